@@ -1,0 +1,38 @@
+"""The one settings object, read from ``FLOWZA_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLOWZA_", extra="ignore")
+
+    home: Path = Field(default=Path("~/.flowza"), description="Embedded state: databases, object store, logs.")
+    data_dir: Path = Field(default=Path("."), description="Root for relative data file paths; paths may not escape it.")
+    object_store_url: str | None = Field(
+        default=None, description="file:///path or s3://bucket/prefix; default: a folder under FLOWZA_HOME.")
+    s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); default: AWS.")
+    max_dataset_mb: float = Field(default=2048, gt=0, description="Largest input file a loader accepts.")
+    prefect_port: int = Field(default=4200, description="Port of a local Prefect server to use when running.")
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def data_root(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def store_url(self) -> str:
+        return self.object_store_url or (self.home_dir / "store").as_uri()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

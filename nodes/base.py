@@ -1,0 +1,114 @@
+"""The node framework: a node is a typed function plus a pydantic ``Params`` model.
+
+``@node`` reads the function's signature: arguments annotated with a port type are input
+ports, ``params`` is the parameter model, ``ctx`` (optional) is the run context. The
+return annotation is one port type (a port named after the type) or a ``NamedTuple`` of
+port types (one port per field).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, get_type_hints
+
+from pydantic import BaseModel, ConfigDict
+
+from nodes.ports import PORT_TYPES
+
+REGISTRY: dict[str, "NodeDef"] = {}
+
+
+class Params(BaseModel):
+    """Base for node parameter models: unknown parameters are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """What a node may know about the run it is in; no Prefect, no storage."""
+
+    node_id: str
+    data_dir: Path = Path(".")
+    datasets_dir: Path = Path("datasets")
+    protected_columns: frozenset[str] = frozenset()
+    max_dataset_mb: float = 2048
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("nodes"))
+
+
+@dataclass(frozen=True)
+class NodeDef:
+    type: str
+    func: Callable[..., Any]
+    params_model: type[Params]
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    category: str
+    description: str
+    version: int
+    takes_context: bool
+    multi_output: bool
+    cache_salt: Callable[[Params, NodeContext], str] | None = None
+
+    def run(self, inputs: dict[str, Any], params: Params, ctx: NodeContext) -> dict[str, Any]:
+        """Call the node function; return outputs keyed by port name."""
+        kwargs = dict(inputs, params=params)
+        if self.takes_context:
+            kwargs["ctx"] = ctx
+        result = self.func(**kwargs)
+        if self.multi_output:
+            return result._asdict()
+        return {next(iter(self.outputs)): result}
+
+    def schema(self) -> dict:
+        return self.params_model.model_json_schema()
+
+
+def _port_type(annotation: Any, where: str) -> str:
+    if annotation not in PORT_TYPES:
+        raise TypeError(f"{where}: {annotation!r} is not a port type ({', '.join(PORT_TYPES.values())})")
+    return PORT_TYPES[annotation]
+
+
+def node(*, category: str, version: int = 1, cache_salt: Callable | None = None):
+    """Register a node function. ``version`` goes into cache keys: bump it when behaviour changes."""
+
+    def register(func: Callable) -> Callable:
+        name = func.__name__
+        hints = get_type_hints(func)
+        inputs, params_model, takes_context = {}, None, False
+        for arg in inspect.signature(func).parameters:
+            if arg == "params":
+                params_model = hints[arg]
+            elif arg == "ctx":
+                takes_context = True
+            else:
+                inputs[arg] = _port_type(hints.get(arg), f"{name}({arg})")
+        if params_model is None or not issubclass(params_model, Params):
+            raise TypeError(f"node {name} needs a `params: <Params subclass>` argument")
+        ret = hints.get("return")
+        multi = isinstance(ret, type) and issubclass(ret, tuple) and hasattr(ret, "_fields")
+        if multi:
+            ret_hints = get_type_hints(ret)
+            outputs = {f: _port_type(ret_hints[f], f"{name} -> {f}") for f in ret._fields}
+        else:
+            kind = _port_type(ret, f"{name} -> return")
+            outputs = {kind: kind}
+        if not (func.__doc__ or "").strip():
+            raise TypeError(f"node {name} needs a docstring: it is the catalog description")
+        if name in REGISTRY:
+            raise ValueError(f"node type {name} registered twice")
+        REGISTRY[name] = NodeDef(
+            type=name, func=func, params_model=params_model, inputs=inputs, outputs=outputs,
+            category=category, description=inspect.cleandoc(func.__doc__), version=version,
+            takes_context=takes_context, multi_output=multi, cache_salt=cache_salt,
+        )
+        return func
+
+    return register
+
+
+__all__ = ["NamedTuple", "NodeContext", "NodeDef", "Params", "REGISTRY", "node"]

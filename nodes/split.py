@@ -1,0 +1,77 @@
+"""``train_test_split``: the point where transforms are re-fitted on training rows only."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from pydantic import Field, model_validator
+from sklearn.base import clone
+from sklearn.model_selection import train_test_split as sk_split
+
+from flowza.errors import InvalidParameter
+from nodes.base import NodeContext, Params, node
+from nodes.columns import require_columns
+from nodes.ports import Dataset
+
+
+class SplitParams(Params):
+    target_column: str | None = Field(None, description="The column to predict; feature transforms leave it alone.",
+                                      json_schema_extra={"column_of": "dataset", "role": "target"})
+    test_size: float = Field(0.2, gt=0, lt=1, description="Fraction of rows held out for testing.")
+    random_state: int = Field(42, description="Seed for the shuffle: same seed, same split.")
+    stratify: bool = Field(False, description="Keep class proportions equal in both parts (needs target_column).")
+
+    @model_validator(mode="after")
+    def _stratify_needs_target(self):
+        if self.stratify and not self.target_column:
+            raise ValueError("stratify needs target_column")
+        return self
+
+
+class Split(NamedTuple):
+    train: Dataset
+    test: Dataset
+
+
+def refit_on_train(dataset: Dataset, train_pos: np.ndarray, test_pos: np.ndarray) -> Split:
+    """Split rows by position; steps fitted on all rows are fitted again on the training rows."""
+    frame = dataset.frame
+    train_idx, test_idx = frame.index[train_pos], frame.index[test_pos]
+    raw_train, raw_test = dataset.raw.loc[train_idx], dataset.raw.loc[test_idx]
+    if dataset.fitted_on == "train" or all(step.stateless for step in dataset.steps):
+        return Split(Dataset(frame.take(train_pos), raw_train, dataset.steps, "train"),
+                     Dataset(frame.take(test_pos), raw_test, dataset.steps, "train"))
+    train, test, fitted = raw_train, raw_test, []
+    for step in dataset.steps:
+        step = clone(step).fit(train)
+        train, test = step.transform(train), step.transform(test)
+        fitted.append(step)
+    steps = tuple(fitted)
+    # Row filters see train-fitted values now; keep the raw rows in step with what survived.
+    return Split(Dataset(train, raw_train.loc[train.index], steps, "train"),
+                 Dataset(test, raw_test.loc[test.index], steps, "train"))
+
+
+@node(category="preprocessing")
+def train_test_split(dataset: Dataset, params: SplitParams, ctx: NodeContext) -> Split:
+    """Split rows into train and test sets; upstream transforms learn from the train rows only."""
+    frame = dataset.frame
+    stratify = None
+    if params.target_column:
+        require_columns(frame, [params.target_column], "target_column")
+        if params.stratify:
+            stratify = frame[params.target_column]
+            if stratify.isna().any():
+                raise InvalidParameter(f"target column '{params.target_column}' has missing values; "
+                                       f"drop or impute them before a stratified split", field="stratify")
+    if len(frame) < 2:
+        raise InvalidParameter(f"cannot split {len(frame)} row(s) into train and test", field="test_size")
+    try:
+        train_pos, test_pos = sk_split(np.arange(len(frame)), test_size=params.test_size,
+                                       random_state=params.random_state, stratify=stratify)
+    except ValueError as exc:
+        raise InvalidParameter(f"cannot split: {exc}", field="stratify" if stratify is not None else "test_size") \
+            from exc
+    ctx.logger.info("split %d rows into %d train / %d test", len(frame), len(train_pos), len(test_pos))
+    return refit_on_train(dataset, train_pos, test_pos)

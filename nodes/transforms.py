@@ -1,0 +1,223 @@
+"""Table transforms as scikit-learn-compatible steps (``fit`` learns, ``transform`` applies).
+
+Nodes apply them through :meth:`Dataset.apply`; the split re-fits them on training rows,
+and a model pipeline carries them so raw rows are transformed as in training.
+``stateless`` steps learn nothing, so re-fitting them changes nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from flowza.errors import InvalidParameter
+from nodes.columns import is_categorical_feature, is_numeric_feature, pick_columns, require_columns
+
+
+class Step(TransformerMixin, BaseEstimator):
+    stateless = False
+
+    def fit(self, X: pd.DataFrame, y=None):
+        return self
+
+
+class DropColumns(Step):
+    stateless = True
+
+    def __init__(self, columns=()):
+        self.columns = columns
+
+    def transform(self, X):
+        return X.drop(columns=require_columns(X, self.columns))
+
+
+class DropNulls(Step):
+    """Drops rows with missing values (``how``: any/all) in ``subset`` (default: every column)."""
+
+    stateless = True
+
+    def __init__(self, subset=None, how="any"):
+        self.subset = subset
+        self.how = how
+
+    def transform(self, X):
+        subset = require_columns(X, self.subset, "subset") if self.subset else None
+        return X.dropna(subset=subset, how=self.how)
+
+
+class FilterRows(Step):
+    """Keeps rows where ``column <operator> value``; a structured test, never an eval'd expression."""
+
+    stateless = True
+    OPERATORS = {
+        "==": lambda s, v: s == v, "!=": lambda s, v: s != v,
+        "<": lambda s, v: s < v, "<=": lambda s, v: s <= v,
+        ">": lambda s, v: s > v, ">=": lambda s, v: s >= v,
+        "in": lambda s, v: s.isin(v), "not_in": lambda s, v: ~s.isin(v),
+        "not_null": lambda s, v: s.notna(), "is_null": lambda s, v: s.isna(),
+    }
+
+    def __init__(self, column=None, operator="==", value=None):
+        self.column = column
+        self.operator = operator
+        self.value = value
+
+    def transform(self, X):
+        require_columns(X, [self.column], "column")
+        try:
+            mask = self.OPERATORS[self.operator](X[self.column], self.value)
+        except TypeError as exc:
+            raise InvalidParameter(
+                f"cannot compare column '{self.column}' ({X[self.column].dtype}) with {self.value!r} "
+                f"using '{self.operator}'", field="value") from exc
+        return X[mask.fillna(False).astype(bool)]
+
+
+class Impute(Step):
+    """Fills missing values with a statistic learned at fit time."""
+
+    def __init__(self, strategy="mean", fill_value=None, columns=None, protected=()):
+        self.strategy = strategy
+        self.fill_value = fill_value
+        self.columns = columns
+        self.protected = protected
+
+    def fit(self, X, y=None):
+        cols = pick_columns(X, self.columns, self.protected, lambda s: bool(s.isna().any()))
+        self.fill_ = {}
+        for c in cols:
+            s = X[c]
+            strategy = self.strategy
+            if strategy in ("mean", "median") and not is_numeric_feature(s):
+                if self.columns:
+                    raise InvalidParameter(f"column '{c}' is not numeric: use strategy most_frequent or "
+                                           f"constant for it", field="strategy")
+                strategy = "most_frequent"  # default columns: categorical ones get their mode
+            if strategy == "constant":
+                value = self.fill_value
+            elif strategy == "mean":
+                value = s.mean()
+            elif strategy == "median":
+                value = s.median()
+            else:
+                mode = s.mode(dropna=True)
+                value = mode.iloc[0] if len(mode) else None
+            if value is not None and not (isinstance(value, float) and np.isnan(value)):
+                self.fill_[c] = value
+        return self
+
+    def transform(self, X):
+        return X.fillna({c: v for c, v in self.fill_.items() if c in X.columns}) if self.fill_ else X
+
+
+class Normalize(Step):
+    """Standard (z-score, population std) or min-max scaling, as scikit-learn's scalers compute it."""
+
+    def __init__(self, method="standard", columns=None, protected=()):
+        self.method = method
+        self.columns = columns
+        self.protected = protected
+
+    def fit(self, X, y=None):
+        cols = pick_columns(X, self.columns, self.protected, is_numeric_feature)
+        bad = [c for c in cols if not is_numeric_feature(X[c])]
+        if bad:
+            raise InvalidParameter(f"cannot normalize non-numeric column(s): {', '.join(bad)}", field="columns")
+        data = X[cols].astype("float64")
+        if self.method == "standard":
+            self.offset_ = data.mean()
+            scale = data.std(ddof=0)
+        else:
+            self.offset_ = data.min()
+            scale = data.max() - self.offset_
+        # Constant columns keep scale 1, as in scikit-learn, instead of dividing by zero.
+        self.scale_ = scale.where(scale > 10 * np.finfo(np.float64).eps, 1.0)
+        return self
+
+    def transform(self, X):
+        cols = require_columns(X, self.offset_.index)
+        out = X.copy(deep=False)
+        out[cols] = (X[cols].astype("float64") - self.offset_) / self.scale_
+        return out
+
+
+class OneHot(Step):
+    """One boolean column per category learned at fit time (like ``pd.get_dummies``)."""
+
+    def __init__(self, columns=None, drop_first=False, handle_unknown="ignore", protected=()):
+        self.columns = columns
+        self.drop_first = drop_first
+        self.handle_unknown = handle_unknown
+        self.protected = protected
+
+    def fit(self, X, y=None):
+        cols = pick_columns(X, self.columns, self.protected, is_categorical_feature)
+        self.categories_ = {c: sorted(X[c].dropna().unique().tolist(), key=str) for c in cols}
+        return self
+
+    def transform(self, X):
+        cols = require_columns(X, self.categories_)
+        blocks = [X.drop(columns=cols)]
+        for c, cats in self.categories_.items():
+            codes = pd.Categorical(X[c], categories=cats).codes
+            if self.handle_unknown == "error":
+                unknown = (codes < 0) & X[c].notna().to_numpy()
+                if unknown.any():
+                    rows = X.index[unknown][:5].tolist()
+                    raise InvalidParameter(f"column '{c}' has categories not seen in training at rows {rows}",
+                                           field="handle_unknown")
+            keep = cats[1:] if self.drop_first else cats
+            start = 1 if self.drop_first else 0
+            matrix = codes[:, None] == np.arange(start, len(cats))[None, :]
+            blocks.append(pd.DataFrame(matrix, index=X.index, columns=[f"{c}_{v}" for v in keep]))
+        return pd.concat(blocks, axis=1)
+
+
+class SelectFeatures(Step):
+    """Keeps the best ``k`` features (by an F-test against the target), those above a variance
+    ``threshold``, or a fixed list; the target column is always kept."""
+
+    def __init__(self, method="k_best", k=10, threshold=0.0, columns=None, target=None):
+        self.method = method
+        self.k = k
+        self.threshold = threshold
+        self.columns = columns
+        self.target = target
+
+    def fit(self, X, y=None):
+        keep_always = [self.target] if self.target in X.columns else []
+        if self.method == "list":
+            self.selected_ = require_columns(X, self.columns or [])
+        else:
+            candidates = pick_columns(X, self.columns, keep_always, lambda s: True)
+            non_numeric = [c for c in candidates if not (is_numeric_feature(X[c]) or X[c].dtype == bool)]
+            if non_numeric:
+                raise InvalidParameter(f"feature selection needs numeric columns; encode or drop: "
+                                       f"{', '.join(non_numeric[:10])}", field="columns")
+            data = X[candidates].astype("float64")
+            if self.method == "variance":
+                self.selected_ = [c for c, v in data.var(ddof=0).items() if v > self.threshold]
+            else:
+                self.selected_ = self._k_best(X, data, candidates)
+        self.selected_ = [c for c in self.selected_ if c not in keep_always] + keep_always
+        return self
+
+    def _k_best(self, X, data, candidates):
+        from sklearn.feature_selection import f_classif, f_regression
+
+        if not self.target:
+            raise InvalidParameter("k_best ranks features against the target: connect a train_test_split "
+                                   "with target_column downstream, or use method 'variance' or 'list'",
+                                   field="method")
+        rows = data.notna().all(axis=1) & X[self.target].notna()
+        y = X.loc[rows, self.target]
+        score_fn = f_regression if y.dtype.kind == "f" and y.nunique() > 20 else f_classif
+        with np.errstate(all="ignore"):
+            scores, _ = score_fn(data[rows].to_numpy(), y.to_numpy())
+        order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
+        return [candidates[i] for i in sorted(order[: self.k])]
+
+    def transform(self, X):
+        # Rows sent for prediction have no target column; the features must all be there.
+        return X[require_columns(X, [c for c in self.selected_ if c != self.target or c in X.columns])]
