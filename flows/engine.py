@@ -1,0 +1,186 @@
+"""The compiler: one generic Prefect flow that runs a workflow, one task per node."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from contextlib import nullcontext
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from flows.prefect_env import configure_prefect
+
+configure_prefect()
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.futures import wait  # noqa: E402
+from prefect.runtime import flow_run as current_flow_run  # noqa: E402
+
+from flowza.errors import FlowzaError, NodeFailed  # noqa: E402
+from flowza.settings import get_settings  # noqa: E402
+from flows.cache import cache_key, output_fingerprint, read_manifest, write_manifest  # noqa: E402
+from flows.outputs import OutputRef, OutputStore, summarize  # noqa: E402
+from flows.recorder import RunRecorder, listening, load_run  # noqa: E402
+from flows.store import ObjectStore, StoreError, open_store  # noqa: E402
+from flows.validation import Plan, compile_plan  # noqa: E402
+from nodes.base import NodeContext  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+class WorkflowFailed(FlowzaError):
+    """The run finished with failed nodes; ``record`` is the run's full record."""
+
+    code = "RUN_FAILED"
+
+    def __init__(self, record: dict):
+        failed = [f"{nid}: {n['error']['message']}" for nid, n in record["nodes"].items() if n.get("error")]
+        super().__init__("workflow run failed: " + "; ".join(failed))
+        self.record = record
+
+
+@dataclass
+class NodeOutcome:
+    node_id: str
+    key: str
+    outputs: dict[str, OutputRef]
+
+
+class RunContext:
+    """Everything node tasks share within one run (a plain class: Prefect does not walk into it)."""
+
+    def __init__(self, plan: Plan, store: ObjectStore, recorder: RunRecorder, use_cache: bool):
+        self.plan, self.store, self.recorder, self.use_cache = plan, store, recorder, use_cache
+        self.outputs = OutputStore(store)
+        self.settings = get_settings()
+        # Writing outputs overlaps with the next nodes' work; the run waits for it at the end.
+        self.writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowza-persist")
+        self.writes: list[tuple[str, Future]] = []
+
+    def node_context(self, node_id: str) -> NodeContext:
+        s = self.settings
+        return NodeContext(node_id=node_id, data_dir=s.data_root, datasets_dir=s.home_dir / "datasets",
+                           protected_columns=self.plan.protected[node_id], max_dataset_mb=s.max_dataset_mb,
+                           logger=get_run_logger())
+
+
+def _persist(run: RunContext, key: str, writes: list, manifest: dict) -> None:
+    for write in writes:
+        write()
+    write_manifest(run.store, key, manifest)  # last: a manifest only ever lists complete outputs
+
+
+def _cached_outcome(run: RunContext, node_id: str, key: str) -> NodeOutcome | None:
+    manifest = read_manifest(run.store, key)
+    if manifest is None or not all(run.outputs.exists(o["ref"]) for o in manifest["outputs"].values()):
+        return None
+    outputs = {port: OutputRef(o["fingerprint"], o["ref"], o["summary"]) for port, o in manifest["outputs"].items()}
+    return NodeOutcome(node_id, key, outputs)
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def run_node(node_id: str, run: RunContext, upstream: dict[str, NodeOutcome]) -> NodeOutcome:
+    """Run one node (or reuse its stored outputs) and hand its outputs downstream."""
+    plan, recorder = run.plan, run.recorder
+    defn, params = plan.defs[node_id], plan.params[node_id]
+    recorder.started(node_id)
+    t0 = time.perf_counter()
+    try:
+        ctx = run.node_context(node_id)
+        sources = plan.inputs[node_id]
+        refs = {port: upstream[port].outputs[src_port] for port, (_, src_port) in sources.items()}
+        salt = defn.cache_salt(params, ctx) if defn.cache_salt else None
+        key = cache_key(defn, params, {p: r.fingerprint for p, r in refs.items()}, plan.protected[node_id], salt)
+        if run.use_cache and (hit := _cached_outcome(run, node_id, key)):
+            ctx.logger.info("reusing stored outputs (inputs, parameters and code unchanged)")
+            recorder.finished(node_id, status="completed", cached=True, duration_s=time.perf_counter() - t0,
+                              outputs=_public(hit.outputs))
+            return hit
+        values = defn.run({port: ref.get(run.outputs) for port, ref in refs.items()}, params, ctx)
+        outputs, writes, manifest = {}, [], {"node_type": defn.type, "run_id": recorder.run_id, "outputs": {}}
+        for port, value in values.items():
+            fingerprint = output_fingerprint(key, port)
+            ref, port_writes = run.outputs.plan_save(fingerprint, value)
+            outputs[port] = OutputRef(fingerprint, ref, summarize(value), _value=value)
+            manifest["outputs"][port] = {"fingerprint": fingerprint, "ref": ref, "summary": outputs[port].summary}
+            writes += port_writes
+        run.writes.append((node_id, run.writer.submit(_persist, run, key, writes, manifest)))
+    except Exception as exc:
+        failure = NodeFailed(node_id, defn.type, exc)
+        error = {"code": failure.code, "message": failure.cause_message, "type": type(exc).__name__}
+        get_run_logger().error("%s", failure.message, exc_info=not isinstance(exc, FlowzaError))
+        recorder.finished(node_id, status="failed", duration_s=time.perf_counter() - t0, error=error)
+        raise failure from exc
+    recorder.finished(node_id, status="completed", duration_s=time.perf_counter() - t0, outputs=_public(outputs))
+    return NodeOutcome(node_id, key, outputs)
+
+
+def _public(outputs: dict[str, OutputRef]) -> dict:
+    return {port: {**ref.summary, **({"uri": ref.ref["uri"]} if "uri" in ref.ref else {})}
+            for port, ref in outputs.items()}
+
+
+def _flow_run_name() -> str:
+    workflow = current_flow_run.parameters.get("workflow") or {}
+    return str(workflow.get("name") or "workflow") if isinstance(workflow, dict) else "workflow"
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def open_default_store() -> ObjectStore:
+    settings = get_settings()
+    return open_store(settings.store_url, settings.s3_endpoint_url)
+
+
+@flow(name="flowza-workflow", flow_run_name=_flow_run_name, persist_result=False, validate_parameters=True)
+def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = None) -> dict:
+    """Validate a Flowza workflow and run it: one task per node, independent branches concurrently."""
+    plan = compile_plan(workflow)
+    store = open_default_store()
+    run_id = run_id or uuid.uuid4().hex
+    recorder = RunRecorder(run_id, plan.spec.name, plan.order, {n: plan.label(n) for n in plan.order},
+                           {n: plan.defs[n].type for n in plan.order})
+    recorder.record["flow_run_id"] = str(current_flow_run.id)
+    run = RunContext(plan, store, recorder, use_cache)
+    try:
+        futures = {}
+        for node_id in plan.order:
+            upstream = {port: futures[src] for port, (src, _) in plan.inputs[node_id].items()}
+            label = plan.label(node_id)
+            name = label if label == node_id else f"{label} ({node_id})"
+            futures[node_id] = run_node.with_options(name=node_id, task_run_name=_escape(name)).submit(
+                node_id, run, upstream)
+        wait(list(futures.values()))
+        for node_id, write in run.writes:
+            if exc := write.exception():
+                log.error("storing outputs of %s failed", node_id, exc_info=exc)
+                recorder.store_failed(node_id, {"code": "STORE_ERROR", "type": type(exc).__name__,
+                                                "message": f"could not store the node's outputs: {exc}"})
+    finally:
+        run.writer.shutdown(wait=True)
+    record = recorder.finish(store)
+    if record["status"] != "completed":
+        raise WorkflowFailed(record)
+    return record
+
+
+def execute(workflow, *, use_cache: bool = True, on_event=None) -> dict:
+    """Validate, then run a workflow in this process as a Prefect flow run; return its record.
+
+    Raises ``WorkflowInvalid`` (listing every problem) before anything runs; a run whose
+    nodes failed returns its record with ``status: "failed"``.
+    """
+    plan = compile_plan(workflow)
+    run_id = uuid.uuid4().hex
+    listen = listening(on_event) if on_event else nullcontext()
+    with listen:
+        state = run_workflow(plan.spec.to_json_dict(), use_cache=use_cache, run_id=run_id, return_state=True)
+    try:
+        return load_run(open_default_store(), run_id)
+    except StoreError:
+        # The flow ended before recording anything (e.g. Prefect itself failed): surface why.
+        raise FlowzaError(f"the run did not start: {state.message}", code="RUN_NOT_STARTED") from None

@@ -1,0 +1,141 @@
+"""Persist node outputs by their type, summarise them, and load them back lazily."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from flows.store import ObjectStore
+from nodes.ports import Dataset, Json, Metrics, Text
+
+log = logging.getLogger(__name__)
+HEAD_ROWS = 5
+
+
+def summarize(value: Any) -> dict:
+    """What a user sees of an output without loading it: shape, types, gaps, first rows."""
+    if isinstance(value, Dataset):
+        frame = value.frame
+        head = json.loads(frame.head(HEAD_ROWS).to_json(orient="records", date_format="iso", default_handler=str))
+        return {
+            "kind": "dataset",
+            "rows": int(len(frame)),
+            "columns": [str(c) for c in frame.columns],
+            "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+            "null_counts": {str(c): int(n) for c, n in frame.isna().sum().items()},
+            "head": head,
+        }
+    if isinstance(value, Metrics):
+        return {"kind": "metrics", "values": value.values}
+    if isinstance(value, (Text, Json)):
+        return {"kind": type(value).__name__.lower()}
+    return {"kind": type(value).__name__}
+
+
+@dataclass
+class OutputRef:
+    """A node output: in memory when computed in this run, otherwise loaded on first use."""
+
+    fingerprint: str
+    ref: dict
+    summary: dict
+    _value: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def get(self, outputs: "OutputStore") -> Any:
+        with self._lock:
+            if self._value is None:
+                self._value = outputs.load(self.ref)
+            return self._value
+
+
+class OutputStore:
+    """Chooses storage by type: tables as Parquet, small values as JSON, steps pickled.
+
+    A table keeps a link to the loader table it came from (``Dataset.raw``); that table
+    is stored once and shared by every dataset derived from it.
+    """
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+        self._lock = threading.Lock()
+        self._keys_by_frame: dict[int, tuple[pd.DataFrame, str]] = {}
+        self._frames_by_key: dict[str, pd.DataFrame] = {}
+
+    def _remember(self, frame: pd.DataFrame, key: str) -> None:
+        with self._lock:
+            self._keys_by_frame[id(frame)] = (frame, key)
+            self._frames_by_key[key] = frame
+
+    def _key_of(self, frame: pd.DataFrame) -> str | None:
+        with self._lock:
+            hit = self._keys_by_frame.get(id(frame))
+            return hit[1] if hit and hit[0] is frame else None
+
+    def plan_save(self, fingerprint: str, value: Any) -> tuple[dict, list]:
+        """The reference a value will be stored under, and the writes that store it.
+
+        Planning is instant, so downstream nodes can refer to the output while the
+        writes run in the background.
+        """
+        if isinstance(value, Dataset):
+            key = f"data/{fingerprint}.parquet"
+            self._remember(value.frame, key)
+            writes = [lambda: self._write_frame(key, value.frame)]
+            raw_key = key if value.raw is value.frame else self._key_of(value.raw)
+            if raw_key is None:
+                raw_key = f"data/{fingerprint}.raw.parquet"
+                self._remember(value.raw, raw_key)
+                writes.append(lambda: self._write_frame(raw_key, value.raw))
+            ref = {"kind": "dataset", "key": key, "uri": self.store.uri(key)}
+            if value.steps or raw_key != key:
+                lineage_key = f"data/{fingerprint}.lineage.pkl"
+                lineage = {"raw": raw_key, "steps": value.steps, "fitted_on": value.fitted_on}
+                writes.append(lambda: self.store.put_bytes(lineage_key, pickle.dumps(lineage)))
+                ref["lineage"] = lineage_key
+            return ref, writes
+        if isinstance(value, Metrics):
+            return {"kind": "metrics", "value": value.values}, []
+        if isinstance(value, Text):
+            return {"kind": "text", "value": value.value}, []
+        if isinstance(value, Json):
+            return {"kind": "json", "value": value.value}, []
+        raise TypeError(f"no storage for outputs of type {type(value).__name__}")
+
+    def _write_frame(self, key: str, frame: pd.DataFrame) -> None:
+        self.store.write_parquet(key, pa.Table.from_pandas(frame, preserve_index=None))
+
+    def _read_frame(self, key: str) -> pd.DataFrame:
+        with self._lock:
+            frame = self._frames_by_key.get(key)
+        if frame is None:
+            frame = self.store.read_parquet(key).to_pandas()
+            self._remember(frame, key)
+        return frame
+
+    def load(self, ref: dict) -> Any:
+        kind = ref["kind"]
+        if kind == "dataset":
+            frame = self._read_frame(ref["key"])
+            if "lineage" not in ref:
+                return Dataset(frame)
+            lineage = pickle.loads(self.store.get_bytes(ref["lineage"]))
+            raw = frame if lineage["raw"] == ref["key"] else self._read_frame(lineage["raw"])
+            return Dataset(frame, raw, tuple(lineage["steps"]), lineage["fitted_on"])
+        if kind == "metrics":
+            return Metrics(ref["value"])
+        if kind == "text":
+            return Text(ref["value"])
+        if kind == "json":
+            return Json(ref["value"])
+        raise TypeError(f"unknown stored output kind {kind!r}")
+
+    def exists(self, ref: dict) -> bool:
+        return "key" not in ref or self.store.exists(ref["key"])

@@ -1,0 +1,42 @@
+"""Embedded Prefect defaults, applied before Prefect is imported."""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+
+from flowza.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def local_server_url(port: int) -> str | None:
+    """The API URL of a Prefect server on this machine's port, if one answers."""
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=0.5) as resp:
+            return url if resp.status == 200 else None
+    except OSError:
+        return None
+
+
+def configure_prefect(quiet_console: bool = False) -> None:
+    """Keep Prefect's state under FLOWZA_HOME, offline, and on a local server when one runs.
+
+    Without ``PREFECT_API_URL`` and without a local server, Prefect starts a temporary
+    server of its own for the run (SQLite under FLOWZA_HOME/prefect).
+    """
+    settings = get_settings()
+    os.environ.setdefault("PREFECT_HOME", str(settings.home_dir / "prefect"))
+    os.makedirs(os.environ["PREFECT_HOME"], exist_ok=True)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    if quiet_console:
+        # The CLI prints its own progress; node logs still reach the Prefect API.
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
+    if "PREFECT_API_URL" not in os.environ:
+        url = local_server_url(settings.prefect_port)
+        if url:
+            os.environ["PREFECT_API_URL"] = url
+            log.info("using the Prefect server at %s", url)

@@ -1,0 +1,152 @@
+"""The object store: a local folder by default, S3 (or MinIO, moto) for ``s3://`` URLs."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flowza.errors import FlowzaError
+
+log = logging.getLogger(__name__)
+
+# Intermediate tables are written often and read rarely: favour write speed.
+PARQUET_OPTIONS = {"compression": "lz4", "write_statistics": False}
+
+
+class StoreError(FlowzaError):
+    code = "STORE_ERROR"
+
+
+class ObjectStore(Protocol):
+    url: str
+
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+    def get_bytes(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def write_parquet(self, key: str, table: pa.Table) -> None: ...
+    def read_parquet(self, key: str) -> pa.Table: ...
+    def uri(self, key: str) -> str: ...
+
+
+class LocalStore:
+    """Objects as files under ``root``; writes are atomic (temp file, then rename)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.url = root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise StoreError(f"object key escapes the store: {key}")
+        return path
+
+    def _atomic(self, key: str, write) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        os.close(fd)
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._atomic(key, lambda tmp: Path(tmp).write_bytes(data))
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise StoreError(f"object not found in store: {key}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def write_parquet(self, key: str, table: pa.Table) -> None:
+        self._atomic(key, lambda tmp: pq.write_table(table, tmp, **PARQUET_OPTIONS))
+
+    def read_parquet(self, key: str) -> pa.Table:
+        try:
+            return pq.read_table(self._path(key))
+        except FileNotFoundError as exc:
+            raise StoreError(f"object not found in store: {key}") from exc
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+
+class S3Store:
+    """Objects in an S3 bucket under a prefix; each put is a single atomic PUT."""
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None):
+        import boto3
+
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        self.client = boto3.client("s3", endpoint_url=endpoint_url)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except self.client.exceptions.NoSuchKey as exc:
+            raise StoreError(f"object not found in store: {self.uri(key)}") from exc
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def write_parquet(self, key: str, table: pa.Table) -> None:
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, **PARQUET_OPTIONS)
+        self.put_bytes(key, sink.getvalue().to_pybytes())
+
+    def read_parquet(self, key: str) -> pa.Table:
+        return pq.read_table(io.BytesIO(self.get_bytes(key)))
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def open_store(url: str, s3_endpoint_url: str | None = None) -> ObjectStore:
+    """Open the store a URL names: ``file:///path``, a plain path, or ``s3://bucket/prefix``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise StoreError(f"object store URL {url!r} names no bucket")
+        return S3Store(parsed.netloc, parsed.path, s3_endpoint_url)
+    if parsed.scheme in ("", "file"):
+        root = Path(parsed.path if parsed.scheme else url).expanduser()
+        root.mkdir(parents=True, exist_ok=True)
+        return LocalStore(root)
+    raise StoreError(f"unsupported object store URL {url!r}: use file:///path or s3://bucket/prefix")
