@@ -1,0 +1,11 @@
+# The two commands of the README. Both create .venv/ and install Flowza first if needed.
+.PHONY: setup demo test
+
+setup:
+	@bash infra/setup.sh
+
+demo: setup
+	@.venv/bin/flowza run examples/titanic.json
+
+test: setup
+	@.venv/bin/python -m pytest

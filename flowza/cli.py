@@ -1,0 +1,180 @@
+"""The ``flowza`` command: run and validate workflow files, list the node catalog."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from flowza.errors import FlowzaError, WorkflowInvalid
+
+log = logging.getLogger(__name__)
+
+
+def _load(path: str) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FlowzaError(f"workflow file not found: {path}", code="FILE_NOT_FOUND") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FlowzaError(f"cannot read {path}: {exc}", code="FILE_NOT_READABLE") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FlowzaError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                          code="PARSE_ERROR") from None
+
+
+def _print_problems(problems) -> None:
+    for p in problems:
+        print(f"  {'error' if p.severity == 'error' else 'warning'}: {p}", file=sys.stderr)
+
+
+def _describe_outputs(node: dict) -> str:
+    parts = []
+    for port, out in (node.get("outputs") or {}).items():
+        if out.get("kind") == "dataset":
+            parts.append(f"{port}: {out['rows']:,} rows × {len(out['columns'])} cols")
+    return ", ".join(parts)
+
+
+class Progress:
+    """Prints one line per node as it finishes."""
+
+    def __init__(self, total: int):
+        self.total, self.done = total, 0
+
+    def __call__(self, event: dict) -> None:
+        if event["event"] != "node_finished":
+            return
+        self.done = event["progress"]["done"] if event.get("progress") else self.done
+        mark = {"completed": "✓", "failed": "✗"}.get(event["status"], "·")
+        note = "cached" if event["cached"] else f"{event['duration_s']:.2f}s"
+        line = f"  [{self.done}/{self.total}] {mark} {event['node_id']}  ({note})"
+        if event.get("error"):
+            line += f"\n        {event['error']['code']}: {event['error']['message']}"
+        print(line, flush=True)
+
+
+def _print_summary(record: dict, elapsed: float) -> None:
+    print()
+    for nid, node in record["nodes"].items():
+        described = _describe_outputs(node)
+        if node["status"] == "not_run":
+            print(f"  - {nid} ({node['type']}): not run (an upstream node failed)")
+        elif described:
+            print(f"  {nid} ({node['type']}): {described}")
+    for nid, metrics in (record.get("metrics") or {}).items():
+        print(f"\nMetrics of {nid}:")
+        for name, value in metrics.items():
+            shown = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)
+            print(f"  {name:>20}: {shown}")
+    status = record["status"]
+    print(f"\nRun {record['run_id']} {status} in {elapsed:.1f}s.")
+
+
+def cmd_run(args) -> int:
+    from flows.prefect_env import configure_prefect
+
+    workflow = _load(args.file)
+    configure_prefect(quiet_console=True)
+    from flows.validation import compile_plan
+
+    plan = compile_plan(workflow)  # invalid workflows stop here, before Prefect starts
+    if not args.json:
+        _print_problems(plan.warnings)
+        if "PREFECT_API_URL" not in os.environ:
+            print("(no Prefect server running: starting a temporary one for this run)", file=sys.stderr)
+        print(f"Running \"{plan.spec.name}\" ({len(plan.order)} nodes)", flush=True)
+    from flows.engine import execute
+
+    t0 = time.perf_counter()
+    record = execute(workflow, use_cache=not args.no_cache, on_event=None if args.json else Progress(len(plan.order)))
+    if args.json:
+        print(json.dumps(record, indent=2))
+    else:
+        _print_summary(record, time.perf_counter() - t0)
+    return 0 if record["status"] == "completed" else 1
+
+
+def cmd_validate(args) -> int:
+    from flows.validation import validate_workflow
+
+    plan, problems = validate_workflow(_load(args.file))
+    if args.json:
+        print(json.dumps({"valid": plan is not None, "problems": [p.to_dict() for p in problems]}, indent=2))
+    else:
+        _print_problems(problems)
+        print(f"{args.file}: " + ("valid" if plan else f"{sum(p.severity == 'error' for p in problems)} error(s)"))
+    return 0 if plan else 2
+
+
+def cmd_nodes(args) -> int:
+    from nodes.catalog import catalog
+
+    entries = catalog()
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    category = None
+    for entry in entries:
+        if entry["category"] != category:
+            category = entry["category"]
+            print(f"\n{category}")
+        ins = ", ".join(f"{p['name']}:{p['type']}" for p in entry["inputs"]) or "-"
+        outs = ", ".join(f"{p['name']}:{p['type']}" for p in entry["outputs"])
+        print(f"  {entry['type']:<18} {ins} -> {outs}\n      {entry['description'].splitlines()[0]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowza", description="Run ML workflows on Prefect.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="validate and run a workflow JSON file")
+    run.add_argument("file")
+    run.add_argument("--json", action="store_true", help="print the run record as one JSON object")
+    run.add_argument("--no-cache", action="store_true", help="recompute every node")
+    run.set_defaults(func=cmd_run)
+    val = sub.add_parser("validate", help="report every problem in a workflow JSON file")
+    val.add_argument("file")
+    val.add_argument("--json", action="store_true")
+    val.set_defaults(func=cmd_validate)
+    nodes = sub.add_parser("nodes", help="list the node catalog")
+    nodes.add_argument("--json", action="store_true")
+    nodes.set_defaults(func=cmd_nodes)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)  # Prefect's INFO chatter stays in its API/UI, not on the terminal
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        return args.func(args)
+    except WorkflowInvalid as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"status": "failed", "error": exc.to_dict(),
+                              "problems": [p.to_dict() for p in exc.problems]}, indent=2))
+        else:
+            print("The workflow is not valid:", file=sys.stderr)
+            _print_problems(exc.problems)
+        return 2
+    except FlowzaError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"status": "failed", "error": exc.to_dict()}, indent=2))
+        else:
+            print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Shared fixtures: an isolated FLOWZA_HOME, a Prefect test server, a local S3 API server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+import pytest
+
+# Before anything imports the engine (it configures Prefect on import).
+_SESSION_HOME = tempfile.mkdtemp(prefix="flowza-test-home-")
+os.environ["FLOWZA_HOME"] = _SESSION_HOME
+os.environ["FLOWZA_PREFECT_PORT"] = "9"  # never pick up a developer's running Prefect server
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prefect_api_url():
+    """A throwaway Prefect server for the whole session (entering it takes ~10 s)."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def flowza_env(tmp_path, monkeypatch):
+    """A fresh home (object store) and data directory for one test."""
+    from flowza.settings import get_settings
+
+    home, data = tmp_path / "home", tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("FLOWZA_HOME", str(home))
+    monkeypatch.setenv("FLOWZA_DATA_DIR", str(data))
+    monkeypatch.delenv("FLOWZA_OBJECT_STORE_URL", raising=False)
+    get_settings.cache_clear()
+    yield {"home": home, "data": data}
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 API server (moto in server mode) on a free localhost port."""
+    from moto.server import ThreadedMotoServer
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        os.environ[key] = value
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint):
+    import uuid
+
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    name = f"flowza-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=name)
+    return client, name

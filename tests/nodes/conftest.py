@@ -1,0 +1,71 @@
+"""Fixtures for node tests: run a registered node the way the engine does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nodes.base import NodeContext
+from nodes.catalog import discover
+from nodes.ports import Dataset
+from nodes.samples import load_sample
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def datasets_dir(tmp_path) -> Path:
+    path = tmp_path / "datasets"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def run_node(data_dir, datasets_dir):
+    """``run_node(type, inputs, protected=..., **params)``: validate params, build a context, run.
+
+    Returns the node's outputs keyed by port name.
+    """
+
+    def run(node_type: str, inputs: dict | None = None, *, protected=(), max_dataset_mb: float = 2048,
+            **params) -> dict:
+        defn = discover()[node_type]
+        ctx = NodeContext(node_id=f"{node_type}-1", data_dir=data_dir, datasets_dir=datasets_dir,
+                          protected_columns=frozenset(protected), max_dataset_mb=max_dataset_mb)
+        return defn.run(inputs or {}, defn.params_model(**params), ctx)
+
+    return run
+
+
+@pytest.fixture
+def transform(run_node):
+    """``transform(type, frame, protected=..., **params)``: a one-dataset node's output table."""
+
+    def apply(node_type: str, frame: pd.DataFrame, *, protected=(), **params) -> pd.DataFrame:
+        return run_node(node_type, {"dataset": Dataset(frame)}, protected=protected, **params)["dataset"].frame
+
+    return apply
+
+
+@pytest.fixture
+def titanic() -> pd.DataFrame:
+    """Numbers, text, gaps (Age, Cabin, Embarked) and a 0/1 target 'Survived'."""
+    return load_sample("titanic")
+
+
+@pytest.fixture
+def wine() -> pd.DataFrame:
+    """13 numeric features and a 3-class integer 'target'."""
+    return load_sample("wine")
+
+
+@pytest.fixture
+def iris() -> pd.DataFrame:
+    return load_sample("iris")

@@ -1,0 +1,144 @@
+"""Contract every registered node keeps: described, schema-driven, runnable on a tiny table."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import jsonschema
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from nodes.catalog import CATEGORY_ORDER, catalog, discover
+from nodes.ports import PORT_TYPES, Dataset, Json, Metrics, Text
+
+NODE_TYPES = sorted(discover())
+PORT_CLASSES = {name: cls for cls, name in PORT_TYPES.items()}
+
+# Params that make each node do real work on TINY_FRAME (or on "tiny.csv", the same table
+# written to the data directory). A new node type needs an entry here.
+TINY_PARAMS = {
+    "csv_loader": {"file_path": "tiny.csv"},
+    "sample_dataset": {"name": "iris"},
+    "drop_columns": {"columns": ["colour"]},
+    "drop_nulls": {},
+    "filter_rows": {"column": "size", "operator": ">", "value": 1.5},
+    "impute": {},
+    "normalize": {},
+    "one_hot_encode": {},
+    "preprocess": {"normalize": True},
+    "select_features": {"k": 1, "columns": ["size", "count"]},
+    "train_test_split": {"target_column": "target", "test_size": 0.25},
+}
+TINY_FRAME = pd.DataFrame({
+    "size": [1.0, 2.0, None, 4.0, 5.0, 6.0, 7.0, 8.0],
+    "count": [3, 1, 4, 1, 5, 9, 2, 6],
+    "colour": ["red", "blue", "red", None, "green", "blue", "red", "green"],
+    "target": [0, 1, 0, 1, 0, 1, 0, 1],
+})
+TINY_PORT_VALUES = {
+    "dataset": lambda: Dataset(TINY_FRAME.copy()),
+    "metrics": lambda: Metrics({"accuracy": 0.5}),
+    "text": lambda: Text("tiny"),
+    "json": lambda: Json({"tiny": True}),
+}
+
+
+def tiny_params(node_type: str) -> dict:
+    if node_type not in TINY_PARAMS:
+        pytest.fail(f"node '{node_type}' has no tiny fixture: add its params to TINY_PARAMS in {__file__}")
+    return TINY_PARAMS[node_type]
+
+
+def tiny_inputs(defn) -> dict:
+    missing = sorted({kind for kind in defn.inputs.values()} - set(TINY_PORT_VALUES))
+    assert not missing, f"add a tiny value for port type(s) {missing} to TINY_PORT_VALUES"
+    return {port: TINY_PORT_VALUES[kind]() for port, kind in defn.inputs.items()}
+
+
+def test_tiny_fixtures_cover_exactly_the_registered_nodes():
+    assert set(TINY_PARAMS) == set(NODE_TYPES), "TINY_PARAMS must name every registered node, and only those"
+
+
+@pytest.mark.parametrize("node_type", NODE_TYPES)
+def test_description_is_the_docstring(node_type):
+    defn = discover()[node_type]
+    assert defn.description.strip()
+    assert defn.description == inspect.cleandoc(defn.func.__doc__)
+
+
+@pytest.mark.parametrize("node_type", NODE_TYPES)
+def test_category_is_a_catalog_category(node_type):
+    assert discover()[node_type].category in CATEGORY_ORDER
+
+
+@pytest.mark.parametrize("node_type", NODE_TYPES)
+def test_schema_is_a_closed_json_schema(node_type):
+    schema = discover()[node_type].schema()
+    assert json.loads(json.dumps(schema)) == schema
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("node_type", NODE_TYPES)
+def test_default_params_validate_or_the_schema_says_what_is_needed(node_type):
+    """The editor builds the form from the schema: what the defaults lack, the schema must state."""
+    defn = discover()[node_type]
+    schema = defn.schema()
+    try:
+        defaults = defn.params_model()
+    except ValidationError as exc:
+        required = set(schema.get("required", []))
+        alternatives = schema.get("oneOf") or schema.get("anyOf") or []
+        for error in exc.errors():
+            if error["type"] == "missing":
+                assert error["loc"][0] in required, f"{error['loc'][0]} is needed but not in schema 'required'"
+            else:
+                assert alternatives, (f"defaults fail with '{error['msg']}', a rule the JSON schema does not "
+                                      f"state (no 'required', 'oneOf' or 'anyOf')")
+    else:
+        jsonschema.validate(defaults.model_dump(mode="json"), schema)
+
+
+@pytest.mark.parametrize("node_type", NODE_TYPES)
+def test_tiny_params_satisfy_the_json_schema(node_type):
+    jsonschema.validate(tiny_params(node_type), discover()[node_type].schema())
+
+
+@pytest.mark.parametrize("node_type", NODE_TYPES)
+def test_runs_on_a_tiny_table_and_fills_every_output_port(node_type, run_node, data_dir):
+    defn = discover()[node_type]
+    TINY_FRAME.to_csv(data_dir / "tiny.csv", index=False)
+
+    outputs = run_node(node_type, tiny_inputs(defn), protected={"target"}, **tiny_params(node_type))
+
+    assert set(outputs) == set(defn.outputs)
+    for port, kind in defn.outputs.items():
+        assert isinstance(outputs[port], PORT_CLASSES[kind]), f"port {port} should carry a {kind}"
+        if kind == "dataset":
+            assert not outputs[port].frame.empty
+
+
+def test_catalog_lists_every_registered_node_once_in_category_order():
+    entries = catalog()
+    assert sorted(e["type"] for e in entries) == NODE_TYPES
+    order = [(CATEGORY_ORDER.index(e["category"]), e["type"]) for e in entries]
+    assert order == sorted(order)
+
+
+@pytest.mark.parametrize("node_type", NODE_TYPES)
+def test_catalog_entry_is_derived_from_the_node(node_type):
+    defn = discover()[node_type]
+    entry = next(e for e in catalog() if e["type"] == node_type)
+    port_args = [a for a in inspect.signature(defn.func).parameters if a not in ("params", "ctx")]
+    assert [port["name"] for port in entry["inputs"]] == port_args
+    assert entry == {
+        "type": node_type,
+        "category": defn.category,
+        "description": defn.description,
+        "version": defn.version,
+        "inputs": [{"name": n, "type": t} for n, t in defn.inputs.items()],
+        "outputs": [{"name": n, "type": t} for n, t in defn.outputs.items()],
+        "parameters": defn.params_model.model_json_schema(),
+    }
