@@ -152,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = logging.StreamHandler()
-    handler.setLevel(logging.WARNING)  # Prefect's INFO chatter stays in its API/UI, not on the terminal
+    handler.setLevel(logging.WARNING)
+    # Prefect's own records (tracebacks included) go to its API and UI; the terminal shows ours.
+    handler.addFilter(lambda record: not record.name.startswith("prefect"))
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
     try:

@@ -52,7 +52,7 @@ def tiny_params(node_type: str) -> dict:
 
 
 def tiny_inputs(defn) -> dict:
-    missing = sorted({kind for kind in defn.inputs.values()} - set(TINY_PORT_VALUES))
+    missing = sorted(set(defn.inputs.values()) - set(TINY_PORT_VALUES))
     assert not missing, f"add a tiny value for port type(s) {missing} to TINY_PORT_VALUES"
     return {port: TINY_PORT_VALUES[kind]() for port, kind in defn.inputs.items()}
 

@@ -1,0 +1,101 @@
+"""Validation reports every problem at once, each pointing at a node (and field)."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowza.errors import WorkflowInvalid
+from flows.validation import compile_plan, validate_workflow
+
+
+def problems_of(wf):
+    plan, problems = validate_workflow(wf)
+    return plan, {(p.code, p.node_id, p.field) for p in problems}, problems
+
+
+def test_every_problem_is_reported_at_once():
+    wf = {"nodes": [
+        {"id": "a", "type": "csv_loadr"},
+        {"id": "b", "type": "drop_nulls", "parameters": {"hows": "any"}},
+        {"id": "b", "type": "drop_nulls"},
+        {"id": "s", "type": "train_test_split", "parameters": {"test_size": 3}},
+        {"id": "n", "type": "normalize"},
+    ], "connections": [{"source": "ghost", "target": "b"}, {"source": "s", "target": "n"}]}
+    plan, found, problems = problems_of(wf)
+    assert plan is None
+    assert {("UNKNOWN_NODE_TYPE", "a", "type"), ("INVALID_PARAMETER", "b", "hows"),
+            ("DUPLICATE_NODE_ID", "b", None), ("INVALID_PARAMETER", "s", "test_size"),
+            ("MISSING_NODE", "b", None), ("AMBIGUOUS_PORT", "n", None),
+            ("MISSING_INPUT", "s", "dataset")} <= found
+    messages = " | ".join(p.message for p in problems)
+    assert "did you mean 'csv_loader'" in messages and "did you mean 'how'" in messages
+    assert "train, test" in messages  # the choices of an ambiguous port are named
+
+
+def test_two_node_cycle_names_both_nodes():
+    wf = {"nodes": [{"id": "x", "type": "drop_nulls"}, {"id": "y", "type": "drop_nulls"}],
+          "connections": [{"source": "x", "target": "y"}, {"source": "y", "target": "x"}]}
+    with pytest.raises(WorkflowInvalid) as err:
+        compile_plan(wf)
+    cycle = next(p for p in err.value.problems if p.code == "CYCLE")
+    assert "x" in cycle.message and "y" in cycle.message
+
+
+def test_empty_workflow_and_non_object():
+    assert ("EMPTY_WORKFLOW", None, None) in problems_of({"nodes": []})[1]
+    assert problems_of([1, 2])[0] is None
+    plan, found, _ = problems_of({"nodes": [{"type": "drop_nulls"}]})
+    assert plan is None and any(code == "INVALID_WORKFLOW" and field == "id" for code, _, field in found)
+
+
+def test_react_flow_shape_is_accepted():
+    wf = {"nodes": [
+        {"id": "load", "type": "sample_dataset", "data": {"label": "Iris", "parameters": {"name": "iris"}},
+         "position": {"x": 1, "y": 2}, "width": 150, "selected": False},
+        {"id": "split", "type": "train_test_split", "data": {"parameters": {"target_column": "target"}}},
+    ], "edges": [{"id": "e1", "source": "load", "target": "split", "animated": True}]}
+    plan = compile_plan(wf)
+    assert plan.order == ["load", "split"]
+    assert plan.params["load"].name == "iris"
+    assert plan.inputs["split"] == {"dataset": ("load", "dataset")}
+    assert plan.label("load") == "Iris"
+
+
+def test_handles_are_checked_and_the_target_is_protected_upstream():
+    wf = {"nodes": [
+        {"id": "load", "type": "sample_dataset"}, {"id": "norm", "type": "normalize"},
+        {"id": "split", "type": "train_test_split", "parameters": {"target_column": "target"}},
+        {"id": "tail", "type": "drop_nulls"}],
+        "connections": [{"source": "load", "target": "norm"}, {"source": "norm", "target": "split"},
+                        {"source": "split", "target": "tail", "sourceHandle": "train"}]}
+    plan = compile_plan(wf)
+    assert plan.protected["norm"] == plan.protected["load"] == frozenset({"target"})
+    assert plan.protected["tail"] == frozenset()
+    wf["connections"][2]["sourceHandle"] = "validation"
+    assert ("UNKNOWN_PORT", "split", None) in problems_of(wf)[1]
+
+
+def test_an_input_connected_twice_and_unconnected_nodes():
+    wf = {"nodes": [{"id": "a", "type": "sample_dataset"}, {"id": "b", "type": "sample_dataset"},
+                    {"id": "c", "type": "drop_nulls"}, {"id": "lonely", "type": "sample_dataset"}],
+          "connections": [{"source": "a", "target": "c"}, {"source": "b", "target": "c"}]}
+    _, found, problems = problems_of(wf)
+    assert ("INPUT_CONNECTED_TWICE", "c", "dataset") in found
+    warning = next(p for p in problems if p.code == "UNCONNECTED_NODE")
+    assert warning.node_id == "lonely" and warning.severity == "warning"
+
+
+def test_unconnected_nodes_only_warn():
+    plan, problems = validate_workflow({"nodes": [{"id": "a", "type": "sample_dataset"},
+                                                  {"id": "b", "type": "sample_dataset"}]})
+    assert plan is not None and [p.severity for p in problems] == ["warning", "warning"]
+
+
+def test_parameter_model_rules_are_reported_on_their_node():
+    wf = {"nodes": [{"id": "load", "type": "csv_loader", "parameters": {}},
+                    {"id": "s", "type": "train_test_split", "parameters": {"stratify": True}}],
+          "connections": [{"source": "load", "target": "s"}]}
+    _, _, problems = problems_of(wf)
+    by_node = {p.node_id: p.message for p in problems}
+    assert "exactly one of file_path or dataset_id" in by_node["load"]
+    assert "stratify needs target_column" in by_node["s"]
