@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from flowza.errors import DatasetTooLarge, EmptyData, FileNotFound, InvalidParameter, ParseError
 from nodes.base import NodeContext, Params, node
@@ -20,6 +20,9 @@ DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 class CsvLoaderParams(Params):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["file_path"]}, {"required": ["dataset_id"]}]})
+
     file_path: str | None = Field(None, title="File path",
                                   description="CSV path, relative to the data directory (FLOWZA_DATA_DIR).")
     dataset_id: str | None = Field(None, title="Dataset", description="An uploaded dataset, instead of a path.")

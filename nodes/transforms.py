@@ -95,6 +95,8 @@ class Impute(Step):
                                            f"constant for it", field="strategy")
                 strategy = "most_frequent"  # default columns: categorical ones get their mode
             if strategy == "constant":
+                if not self.columns and isinstance(self.fill_value, str) == is_numeric_feature(s):
+                    continue  # default columns: a text fill value fills text columns, a number numeric ones
                 value = self.fill_value
             elif strategy == "mean":
                 value = s.mean()
@@ -153,14 +155,14 @@ class OneHot(Step):
 
     def fit(self, X, y=None):
         cols = pick_columns(X, self.columns, self.protected, is_categorical_feature)
-        self.categories_ = {c: sorted(X[c].dropna().unique().tolist(), key=str) for c in cols}
+        self.categories_ = {c: _sorted_categories(X[c]) for c in cols}
         return self
 
     def transform(self, X):
         cols = require_columns(X, self.categories_)
         blocks = [X.drop(columns=cols)]
         for c, cats in self.categories_.items():
-            codes = pd.Categorical(X[c], categories=cats).codes
+            codes = pd.Index(cats).get_indexer(X[c])  # -1: missing or unseen in training
             if self.handle_unknown == "error":
                 unknown = (codes < 0) & X[c].notna().to_numpy()
                 if unknown.any():
@@ -172,6 +174,14 @@ class OneHot(Step):
             matrix = codes[:, None] == np.arange(start, len(cats))[None, :]
             blocks.append(pd.DataFrame(matrix, index=X.index, columns=[f"{c}_{v}" for v in keep]))
         return pd.concat(blocks, axis=1)
+
+
+def _sorted_categories(series: pd.Series) -> list:
+    values = series.dropna().unique().tolist()
+    try:
+        return sorted(values)  # numbers in numeric order, as pd.get_dummies does
+    except TypeError:
+        return sorted(values, key=str)  # mixed types
 
 
 class SelectFeatures(Step):
@@ -210,6 +220,7 @@ class SelectFeatures(Step):
             raise InvalidParameter("k_best ranks features against the target: connect a train_test_split "
                                    "with target_column downstream, or use method 'variance' or 'list'",
                                    field="method")
+        require_columns(X, [self.target], "target_column")
         rows = data.notna().all(axis=1) & X[self.target].notna()
         y = X.loc[rows, self.target]
         score_fn = f_regression if y.dtype.kind == "f" and y.nunique() > 20 else f_classif
