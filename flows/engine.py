@@ -26,8 +26,10 @@ from flows.cache import cache_key, output_fingerprint, read_manifest, write_mani
 from flows.outputs import OutputRef, OutputStore, summarize  # noqa: E402
 from flows.recorder import RunRecorder, listening, load_run  # noqa: E402
 from flows.store import ObjectStore, StoreError, open_store  # noqa: E402
+from flows.tracking import RunTracker  # noqa: E402
 from flows.validation import Plan, compile_plan  # noqa: E402
 from nodes.base import NodeContext  # noqa: E402
+from nodes.ports import Metrics, Model  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,15 @@ class RunContext:
 
     def __init__(self, plan: Plan, store: ObjectStore, recorder: RunRecorder, use_cache: bool):
         self.plan, self.store, self.recorder, self.use_cache = plan, store, recorder, use_cache
-        self.outputs = OutputStore(store)
         self.settings = get_settings()
+        self.tracker = RunTracker(self.settings, plan.spec.name, {
+            "flowza.workflow_name": plan.spec.name, "flowza.workflow_id": str(plan.spec.model_extra.get("id", "")),
+            "flowza.run_id": recorder.run_id, "prefect.flow_run_id": str(recorder.record.get("flow_run_id", ""))})
+        self.outputs = OutputStore(store, on_model_loaded=self.tracker.remember_model)
+        metric_nodes = [n for n in plan.order if "metrics" in plan.defs[n].outputs.values()]
+        # Metric keys stay exactly as named unless several nodes report metrics.
+        self.metric_prefix = {n: f"{n}." if len(metric_nodes) > 1 else "" for n in metric_nodes}
+        self.source_fingerprints: dict[str, str] = {}
         # Writing outputs overlaps with the next nodes' work; the run waits for it at the end.
         self.writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowza-persist")
         self.writes: list[tuple[str, Future]] = []
@@ -73,6 +82,28 @@ def _persist(run: RunContext, key: str, writes: list, manifest: dict) -> None:
         write()
     write_manifest(run.store, key, manifest)  # last: a manifest only ever lists complete outputs
 
+
+def _tracking_writes(run: RunContext, node_id: str, port: str, value, ref: dict, input_fingerprints: dict) -> list:
+    """MLflow work for an output, chosen by its type; results are added to its stored ref."""
+    tracker, recorder = run.tracker, run.recorder
+
+    def log_model():
+        tags = {"flowza.node_id": node_id, "flowza.run_id": recorder.run_id,
+                **{f"flowza.input.{p}": fp for p, fp in input_fingerprints.items()}}
+        tracker.log_params(node_id, run.plan.params[node_id].model_dump(mode="json"))
+        ref["model_uri"] = tracker.log_model(node_id, value, tags)
+        recorder.annotate(node_id, port, {"model_uri": ref["model_uri"]})
+
+    def register():
+        ref["registered"] = tracker.register(value, {"flowza.run_id": recorder.run_id, "flowza.node_id": node_id})
+        ref["model_uri"] = ref["registered"]["model_uri"]
+        recorder.annotate(node_id, port, {"registered": ref["registered"]})
+
+    if isinstance(value, Model):
+        return [register if value.registration else log_model]
+    if isinstance(value, Metrics):
+        return [lambda: tracker.log_metrics(node_id, value, run.metric_prefix.get(node_id, ""))]
+    return []
 
 def _cached_outcome(run: RunContext, node_id: str, key: str) -> NodeOutcome | None:
     manifest = read_manifest(run.store, key)
@@ -95,8 +126,14 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
         refs = {port: upstream[port].outputs[src_port] for port, (_, src_port) in sources.items()}
         salt = defn.cache_salt(params, ctx) if defn.cache_salt else None
         key = cache_key(defn, params, {p: r.fingerprint for p, r in refs.items()}, plan.protected[node_id], salt)
+        if salt:
+            run.source_fingerprints[node_id] = salt
         if run.use_cache and (hit := _cached_outcome(run, node_id, key)):
             ctx.logger.info("reusing stored outputs (inputs, parameters and code unchanged)")
+            for port, ref in hit.outputs.items():  # this run's MLflow run shows the metrics too
+                if ref.summary.get("kind") == "metrics":
+                    run.writes.append((node_id, run.writer.submit(
+                        run.tracker.log_metrics, node_id, ref.get(run.outputs), run.metric_prefix.get(node_id, ""))))
             recorder.finished(node_id, status="completed", cached=True, duration_s=time.perf_counter() - t0,
                               outputs=_public(hit.outputs))
             return hit
@@ -107,7 +144,8 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
             ref, port_writes = run.outputs.plan_save(fingerprint, value)
             outputs[port] = OutputRef(fingerprint, ref, summarize(value), _value=value)
             manifest["outputs"][port] = {"fingerprint": fingerprint, "ref": ref, "summary": outputs[port].summary}
-            writes += port_writes
+            writes += port_writes + _tracking_writes(run, node_id, port, value, ref,
+                                                     {p: r.fingerprint for p, r in refs.items()})
         run.writes.append((node_id, run.writer.submit(_persist, run, key, writes, manifest)))
     except Exception as exc:
         failure = NodeFailed(node_id, defn.type, exc)
@@ -120,7 +158,8 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
 
 
 def _public(outputs: dict[str, OutputRef]) -> dict:
-    return {port: {**ref.summary, **({"uri": ref.ref["uri"]} if "uri" in ref.ref else {})}
+    """What the run record shows of each output: its summary, where it is stored, its model links."""
+    return {port: {**ref.summary, **{k: ref.ref[k] for k in ("uri", "model_uri", "registered") if k in ref.ref}}
             for port, ref in outputs.items()}
 
 
@@ -159,7 +198,11 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
                                                 "message": f"could not store the node's outputs: {exc}"})
     finally:
         run.writer.shutdown(wait=True)
+    if run.tracker.mlflow_run_id:
+        recorder.record["mlflow_run_id"] = run.tracker.mlflow_run_id
+        run.tracker.tag({f"flowza.data.{n}": fp for n, fp in run.source_fingerprints.items()})
     record = recorder.finish(store)
+    run.tracker.finish(record["status"])
     if record["status"] != "completed":
         raise WorkflowFailed(record)
     return record

@@ -7,13 +7,14 @@ import logging
 import pickle
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from flows.store import ObjectStore
-from nodes.ports import Dataset, Json, Metrics, Text
+from nodes.ports import Dataset, Json, Metrics, Model, Text
 
 log = logging.getLogger(__name__)
 HEAD_ROWS = 5
@@ -32,8 +33,15 @@ def summarize(value: Any) -> dict:
             "null_counts": {str(c): int(n) for c, n in frame.isna().sum().items()},
             "head": head,
         }
+    if isinstance(value, Model):
+        predictor = value.predictor
+        return {"kind": "model", "task": predictor.task, "target": predictor.target,
+                "estimator": type(predictor.estimator).__name__, "input_columns": list(predictor.input_dtypes),
+                "features": len(predictor.feature_columns),
+                **({"classes": [c.item() if hasattr(c, "item") else c for c in predictor.classes]}
+                   if predictor.classes is not None else {})}
     if isinstance(value, Metrics):
-        return {"kind": "metrics", "values": value.values}
+        return {"kind": "metrics", "values": value.values, "artifacts": sorted(value.artifacts)}
     if isinstance(value, (Text, Json)):
         return {"kind": type(value).__name__.lower()}
     return {"kind": type(value).__name__}
@@ -63,8 +71,9 @@ class OutputStore:
     is stored once and shared by every dataset derived from it.
     """
 
-    def __init__(self, store: ObjectStore):
+    def __init__(self, store: ObjectStore, on_model_loaded=None):
         self.store = store
+        self.on_model_loaded = on_model_loaded
         self._lock = threading.Lock()
         self._keys_by_frame: dict[int, tuple[pd.DataFrame, str]] = {}
         self._frames_by_key: dict[str, pd.DataFrame] = {}
@@ -95,14 +104,24 @@ class OutputStore:
                 self._remember(value.raw, raw_key)
                 writes.append(lambda: self._write_frame(raw_key, value.raw))
             ref = {"kind": "dataset", "key": key, "uri": self.store.uri(key)}
-            if value.steps or raw_key != key:
+            if value.steps or raw_key != key or value.target:
                 lineage_key = f"data/{fingerprint}.lineage.pkl"
-                lineage = {"raw": raw_key, "steps": value.steps, "fitted_on": value.fitted_on}
+                lineage = {"raw": raw_key, "steps": value.steps, "fitted_on": value.fitted_on,
+                           "target": value.target}
                 writes.append(lambda: self.store.put_bytes(lineage_key, pickle.dumps(lineage)))
                 ref["lineage"] = lineage_key
             return ref, writes
+        if isinstance(value, Model):
+            key = f"data/{fingerprint}.model.pkl"
+            ref = {"kind": "model", "key": key, "uri": self.store.uri(key)}
+            if value.registration:
+                ref["registration"] = list(value.registration)
+            return ref, [lambda: self.store.put_bytes(key, pickle.dumps(value.predictor))]
         if isinstance(value, Metrics):
-            return {"kind": "metrics", "value": value.values}, []
+            ref = {"kind": "metrics", "value": value.values,
+                   "artifacts": {name: f"data/{fingerprint}/{name}" for name in value.artifacts}}
+            return ref, [partial(self.store.put_bytes, ref["artifacts"][name], data)
+                         for name, data in value.artifacts.items()]
         if isinstance(value, Text):
             return {"kind": "text", "value": value.value}, []
         if isinstance(value, Json):
@@ -128,9 +147,15 @@ class OutputStore:
                 return Dataset(frame)
             lineage = pickle.loads(self.store.get_bytes(ref["lineage"]))
             raw = frame if lineage["raw"] == ref["key"] else self._read_frame(lineage["raw"])
-            return Dataset(frame, raw, tuple(lineage["steps"]), lineage["fitted_on"])
+            return Dataset(frame, raw, tuple(lineage["steps"]), lineage["fitted_on"], lineage["target"])
+        if kind == "model":
+            predictor = pickle.loads(self.store.get_bytes(ref["key"]))
+            if self.on_model_loaded and ref.get("model_uri"):
+                self.on_model_loaded(predictor, ref["model_uri"])
+            return Model(predictor, tuple(ref["registration"]) if ref.get("registration") else None)
         if kind == "metrics":
-            return Metrics(ref["value"])
+            artifacts = {name: self.store.get_bytes(key) for name, key in ref.get("artifacts", {}).items()}
+            return Metrics(ref["value"], artifacts)
         if kind == "text":
             return Text(ref["value"])
         if kind == "json":

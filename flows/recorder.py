@@ -76,6 +76,11 @@ class RunRecorder:
         self._emit({"event": "node_finished", "node_id": node_id, "status": status, "cached": cached,
                     "duration_s": round(duration_s, 4), "error": error, "progress": progress})
 
+    def annotate(self, node_id: str, port: str, extra: dict) -> None:
+        """Add what was learned while storing an output (e.g. its MLflow model URI)."""
+        with self._lock:
+            self.record["nodes"][node_id].setdefault("outputs", {}).setdefault(port, {}).update(extra)
+
     def store_failed(self, node_id: str, error: dict) -> None:
         """A node ran but its outputs could not be stored: the node (and so the run) failed."""
         with self._lock:

@@ -39,6 +39,11 @@ def _describe_outputs(node: dict) -> str:
     for port, out in (node.get("outputs") or {}).items():
         if out.get("kind") == "dataset":
             parts.append(f"{port}: {out['rows']:,} rows × {len(out['columns'])} cols")
+        elif out.get("kind") == "model":
+            parts.append(f"{port}: {out['estimator']} ({out['task']}, target '{out['target']}')")
+            if registered := out.get("registered"):
+                alias = f" alias '{registered['alias']}'" if registered.get("alias") else ""
+                parts.append(f"registered as {registered['name']} v{registered['version']}{alias}")
     return ", ".join(parts)
 
 
@@ -71,8 +76,14 @@ def _print_summary(record: dict, elapsed: float) -> None:
     for nid, metrics in (record.get("metrics") or {}).items():
         print(f"\nMetrics of {nid}:")
         for name, value in metrics.items():
-            shown = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)
-            print(f"  {name:>20}: {shown}")
+            if isinstance(value, (int, float)):
+                print(f"  {name:>16}: {value:.4f}")
+        if "confusion_matrix" in metrics:
+            print(f"  confusion matrix (rows: actual, columns: predicted {metrics.get('labels')}):")
+            for row in metrics["confusion_matrix"]:
+                print("    " + " ".join(f"{v:>6}" for v in row))
+    if record.get("mlflow_run_id"):
+        print(f"\nMLflow run {record['mlflow_run_id']} (params, metrics, plots, models).")
     status = record["status"]
     print(f"\nRun {record['run_id']} {status} in {elapsed:.1f}s.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,12 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); default: AWS.")
     max_dataset_mb: float = Field(default=2048, gt=0, description="Largest input file a loader accepts.")
     prefect_port: int = Field(default=4200, description="Port of a local Prefect server to use when running.")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking server or database; default: MLFLOW_TRACKING_URI, else "
+                                  "SQLite under FLOWZA_HOME.")
+    mlflow_artifact_root: str | None = Field(
+        default=None, description="Where new experiments keep artifacts (a path or s3://bucket/prefix); "
+                                  "default: a folder under FLOWZA_HOME.")
 
     @property
     def home_dir(self) -> Path:
@@ -27,6 +34,15 @@ class Settings(BaseSettings):
     @property
     def data_root(self) -> Path:
         return self.data_dir.expanduser().resolve()
+
+    @property
+    def tracking_uri(self) -> str:
+        uri = self.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        return uri or f"sqlite:///{self.home_dir / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> str:
+        return self.mlflow_artifact_root or (self.home_dir / "mlflow" / "artifacts").as_uri()
 
     @property
     def store_url(self) -> str:

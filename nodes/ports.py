@@ -22,6 +22,7 @@ class Dataset:
     raw: pd.DataFrame | None = None
     steps: tuple[Any, ...] = ()
     fitted_on: Literal["all", "train"] = "all"
+    target: str | None = None  # set by the split: what training nodes predict by default
 
     def __post_init__(self):
         if self.raw is None:
@@ -30,14 +31,35 @@ class Dataset:
     def apply(self, step) -> "Dataset":
         """Fit ``step`` on this table, transform it, and remember the step."""
         fitted = step.fit(self.frame)
-        return Dataset(fitted.transform(self.frame), self.raw, (*self.steps, fitted), self.fitted_on)
+        return Dataset(fitted.transform(self.frame), self.raw, (*self.steps, fitted), self.fitted_on, self.target)
+
+    @property
+    def raw_rows(self) -> pd.DataFrame:
+        """This table's rows as the loader read them (before any step)."""
+        return self.raw if self.raw is self.frame else self.raw.loc[self.frame.index]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A trained model: every fitted transform plus the estimator (see ``nodes.model``).
+
+    ``registration`` (name, alias) asks the engine to register it in the model registry.
+    """
+
+    predictor: Any
+    registration: tuple[str, str | None] | None = None
+
+    @property
+    def task(self) -> str:
+        return self.predictor.task
 
 
 @dataclass(frozen=True)
 class Metrics:
-    """Named evaluation figures (floats, or nested lists for matrices)."""
+    """Named evaluation figures (floats, or nested lists for matrices) and plots (PNG bytes)."""
 
     values: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,4 +72,4 @@ class Json:
     value: Any
 
 
-PORT_TYPES: dict[type, str] = {Dataset: "dataset", Metrics: "metrics", Text: "text", Json: "json"}
+PORT_TYPES: dict[type, str] = {Dataset: "dataset", Model: "model", Metrics: "metrics", Text: "text", Json: "json"}

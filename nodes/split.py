@@ -34,23 +34,22 @@ class Split(NamedTuple):
     test: Dataset
 
 
-def refit_on_train(dataset: Dataset, train_pos: np.ndarray, test_pos: np.ndarray) -> Split:
-    """Split rows by position; steps fitted on all rows are fitted again on the training rows."""
-    frame = dataset.frame
-    train_idx, test_idx = frame.index[train_pos], frame.index[test_pos]
-    raw_train, raw_test = dataset.raw.loc[train_idx], dataset.raw.loc[test_idx]
+def refit_on_train(dataset: Dataset, train_pos: np.ndarray, test_pos: np.ndarray, target: str | None) -> Split:
+    """Split rows by position; steps fitted on all rows are fitted again on the training rows.
+
+    Both parts keep the loader's table as ``raw`` (their rows are found by index label).
+    """
+    frame, raw = dataset.frame, dataset.raw
     if dataset.fitted_on == "train" or all(step.stateless for step in dataset.steps):
-        return Split(Dataset(frame.take(train_pos), raw_train, dataset.steps, "train"),
-                     Dataset(frame.take(test_pos), raw_test, dataset.steps, "train"))
-    train, test, fitted = raw_train, raw_test, []
+        return Split(Dataset(frame.take(train_pos), raw, dataset.steps, "train", target),
+                     Dataset(frame.take(test_pos), raw, dataset.steps, "train", target))
+    train, test, fitted = raw.loc[frame.index[train_pos]], raw.loc[frame.index[test_pos]], []
     for step in dataset.steps:
         step = clone(step).fit(train)
         train, test = step.transform(train), step.transform(test)
         fitted.append(step)
     steps = tuple(fitted)
-    # Row filters see train-fitted values now; keep the raw rows in step with what survived.
-    return Split(Dataset(train, raw_train.loc[train.index], steps, "train"),
-                 Dataset(test, raw_test.loc[test.index], steps, "train"))
+    return Split(Dataset(train, raw, steps, "train", target), Dataset(test, raw, steps, "train", target))
 
 
 @node(category="preprocessing")
@@ -74,4 +73,4 @@ def train_test_split(dataset: Dataset, params: SplitParams, ctx: NodeContext) ->
         raise InvalidParameter(f"cannot split: {exc}", field="stratify" if stratify is not None else "test_size") \
             from exc
     ctx.logger.info("split %d rows into %d train / %d test", len(frame), len(train_pos), len(test_pos))
-    return refit_on_train(dataset, train_pos, test_pos)
+    return refit_on_train(dataset, train_pos, test_pos, params.target_column)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from flowza.errors import InvalidParameter
 from nodes.columns import is_categorical_feature, is_numeric_feature, pick_columns, require_columns
@@ -114,7 +115,7 @@ class Impute(Step):
 
 
 class Normalize(Step):
-    """Standard (z-score, population std) or min-max scaling, as scikit-learn's scalers compute it."""
+    """Standard (z-score) or min-max scaling, computed by scikit-learn's own scalers."""
 
     def __init__(self, method="standard", columns=None, protected=()):
         self.method = method
@@ -126,21 +127,17 @@ class Normalize(Step):
         bad = [c for c in cols if not is_numeric_feature(X[c])]
         if bad:
             raise InvalidParameter(f"cannot normalize non-numeric column(s): {', '.join(bad)}", field="columns")
-        data = X[cols].astype("float64")
-        if self.method == "standard":
-            self.offset_ = data.mean()
-            scale = data.std(ddof=0)
-        else:
-            self.offset_ = data.min()
-            scale = data.max() - self.offset_
-        # Constant columns keep scale 1, as in scikit-learn, instead of dividing by zero.
-        self.scale_ = scale.where(scale > 10 * np.finfo(np.float64).eps, 1.0)
+        scaler = StandardScaler() if self.method == "standard" else MinMaxScaler()
+        self.columns_ = cols
+        self.scaler_ = scaler.fit(X[cols].to_numpy(dtype="float64")) if cols else None
         return self
 
     def transform(self, X):
-        cols = require_columns(X, self.offset_.index)
+        if not self.columns_:
+            return X
+        cols = require_columns(X, self.columns_)
         out = X.copy(deep=False)
-        out[cols] = (X[cols].astype("float64") - self.offset_) / self.scale_
+        out[cols] = self.scaler_.transform(X[cols].to_numpy(dtype="float64"))
         return out
 
 

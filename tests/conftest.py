@@ -41,6 +41,8 @@ def flowza_env(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWZA_HOME", str(home))
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(data))
     monkeypatch.delenv("FLOWZA_OBJECT_STORE_URL", raising=False)
+    # mlflow.set_tracking_uri() exports MLFLOW_TRACKING_URI, which would pin the last test's database.
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     get_settings.cache_clear()
     yield {"home": home, "data": data}
     get_settings.cache_clear()
@@ -71,3 +73,29 @@ def s3_bucket(s3_endpoint):
     name = f"flowza-{uuid.uuid4().hex[:10]}"
     client.create_bucket(Bucket=name)
     return client, name
+
+
+POSTGRES_ADMIN_URL = os.environ.get("FLOWZA_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh, empty PostgreSQL database (dropped afterwards). Skips only outside CI."""
+    import uuid
+
+    import psycopg2
+
+    try:
+        admin = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI but not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}")
+    admin.autocommit = True
+    name = f"flowza_test_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

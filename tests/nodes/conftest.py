@@ -69,3 +69,39 @@ def wine() -> pd.DataFrame:
 @pytest.fixture
 def iris() -> pd.DataFrame:
     return load_sample("iris")
+
+
+@pytest.fixture
+def chain(run_node):
+    """``chain(dataset, [(type, params), ...], target=...)``: run one-dataset nodes in order.
+
+    Nodes before a split get the split's ``target`` as a protected column, as the engine does.
+    """
+
+    def run(dataset: Dataset, steps: list[tuple[str, dict]], *, target: str | None = None) -> Dataset:
+        protected = {target} if target else set()
+        for node_type, params in steps:
+            dataset = run_node(node_type, {"dataset": dataset}, protected=protected, **params)["dataset"]
+        return dataset
+
+    return run
+
+
+TITANIC_CHAIN = [
+    ("drop_columns", {"columns": ["PassengerId", "Cabin"]}),
+    ("drop_nulls", {"subset": ["Embarked"]}),
+    ("impute", {"strategy": "median", "columns": ["Age"]}),
+    ("one_hot_encode", {"columns": ["Sex", "Embarked"]}),
+]
+
+
+@pytest.fixture
+def titanic_split(run_node, chain, titanic):
+    """Titanic through drop_columns -> drop_nulls(Embarked) -> impute(Age) -> one_hot -> stratified split.
+
+    Returns ``(train, test)`` Datasets; the split's target is 'Survived'.
+    """
+    prepared = chain(Dataset(titanic), TITANIC_CHAIN, target="Survived")
+    out = run_node("train_test_split", {"dataset": prepared}, target_column="Survived", stratify=True,
+                   test_size=0.25, random_state=0)
+    return out["train"], out["test"]

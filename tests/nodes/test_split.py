@@ -119,5 +119,7 @@ def test_raw_rows_stay_in_step_with_the_frame_rows(run_node, split, titanic, cha
         dataset = run_node(node_type, {"dataset": dataset}, protected={"Survived"}, **params)["dataset"]
 
     for part in split(dataset, target_column="Survived"):
-        assert part.raw.index.equals(part.frame.index)
-        pd.testing.assert_frame_equal(part.raw, titanic.loc[part.frame.index])
+        assert part.raw is dataset.raw  # the loader's table, shared, never copied
+        assert part.raw_rows.index.equals(part.frame.index)
+        pd.testing.assert_frame_equal(part.raw_rows, titanic.loc[part.frame.index])
+        assert part.target == 'Survived'
