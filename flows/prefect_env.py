@@ -35,7 +35,7 @@ def configure_prefect(quiet_console: bool = False) -> None:
     if quiet_console:
         # The CLI prints its own progress; node logs still reach the Prefect API.
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
-        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     if "PREFECT_API_URL" not in os.environ:
         url = local_server_url(settings.prefect_port)
         if url:

@@ -142,6 +142,41 @@ def cmd_nodes(args) -> int:
     return 0
 
 
+def cmd_models(args) -> int:
+    from flows import registry
+
+    if not args.name:
+        models = registry.list_models()
+        if args.json:
+            print(json.dumps(models, indent=2))
+        for m in [] if args.json else models:
+            aliases = ", ".join(f"{a}->v{v}" for a, v in m["aliases"].items()) or "no aliases"
+            print(f"  {m['name']:<30} latest v{m['latest_version']}  ({aliases})")
+        if not models and not args.json:
+            print("no registered models yet: add a register_model node to a workflow")
+        return 0
+    if args.set_alias:
+        alias, _, version = args.set_alias.partition("=")
+        if not version.isdigit():
+            raise FlowzaError("--set-alias takes ALIAS=VERSION, e.g. champion=3", code="INVALID_ARGUMENT")
+        registry.set_alias(args.name, alias, int(version))
+    if args.remove_alias:
+        registry.remove_alias(args.name, args.remove_alias)
+    if args.download:
+        path = registry.download_model(args.name, args.download, Path(args.to))
+        print(f"downloaded {args.name} v{args.download} to {path}")
+        return 0
+    versions = registry.list_versions(args.name)
+    if args.json:
+        print(json.dumps(versions, indent=2, default=str))
+        return 0
+    for v in versions:
+        scores = ", ".join(f"{k} {val:.4f}" for k, val in sorted(v["metrics"].items()))
+        aliases = f" [{', '.join(v['aliases'])}]" if v["aliases"] else ""
+        print(f"  v{v['version']}{aliases}  {scores}  (flowza run {v['lineage'].get('flowza.run_id', '?')})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowza", description="Run ML workflows on Prefect.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     nodes = sub.add_parser("nodes", help="list the node catalog")
     nodes.add_argument("--json", action="store_true")
     nodes.set_defaults(func=cmd_nodes)
+    models = sub.add_parser("models", help="browse the model registry: models, versions, aliases")
+    models.add_argument("name", nargs="?", help="a registered model: list its versions")
+    models.add_argument("--set-alias", metavar="ALIAS=VERSION", help="point an alias at a version")
+    models.add_argument("--remove-alias", metavar="ALIAS")
+    models.add_argument("--download", type=int, metavar="VERSION", help="copy a version's artifact")
+    models.add_argument("--to", default=".", help="destination folder for --download")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(func=cmd_models)
     return parser
 
 

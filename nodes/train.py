@@ -43,6 +43,17 @@ def _input_kind(series: pd.Series) -> str:
     return "number" if ptypes.is_numeric_dtype(series) else "text"
 
 
+def _never_read(steps) -> set:
+    """Columns dropped before any step learned from the table: predictions need not send them."""
+    dropped = set()
+    for step in steps:
+        if isinstance(step, DropColumns):
+            dropped |= set(step.columns)
+        elif not step.stateless:
+            break
+    return dropped
+
+
 def fit_model(train: Dataset, params: TrainParams, make: Callable[[Task], object], *, task: str = "auto",
               only: Task | None = None, encode_labels: bool = False, handles_missing: bool = False) -> Model:
     """Fit ``make(task)`` on the training table and wrap it with the table's fitted steps."""
@@ -66,6 +77,8 @@ def fit_model(train: Dataset, params: TrainParams, make: Callable[[Task], object
         raise InvalidParameter(f"feature column(s) {', '.join(gaps[:8])} have missing values: add impute or "
                                f"drop_nulls before training")
     task = infer_task(y) if task == "auto" else task
+    if task == "regression" and not (ptypes.is_numeric_dtype(y) and not ptypes.is_bool_dtype(y)):
+        raise InvalidParameter(f"regression needs a numeric target; '{target}' is {y.dtype}", field="task")
     if only and task != only:
         raise InvalidParameter(f"'{target}' looks like a {task} target, but this node does {only}",
                                field="target_column")
@@ -76,9 +89,8 @@ def fit_model(train: Dataset, params: TrainParams, make: Callable[[Task], object
     estimator = make(task)
     y_fit = np.searchsorted(np.asarray(classes), y.to_numpy()) if encode_labels and classes else y
     estimator.fit(X, y_fit)
-    dropped = {c for step in train.steps if isinstance(step, DropColumns) for c in step.columns}
     raw = train.raw
-    inputs = {c: _input_kind(raw[c]) for c in raw.columns if c != target and c not in dropped}
+    inputs = {c: _input_kind(raw[c]) for c in raw.columns if c != target and c not in _never_read(train.steps)}
     return Model(FlowzaModel(steps=tuple(train.steps), estimator=estimator, input_dtypes=inputs,
                              feature_columns=list(X.columns), target=target, task=task, classes=classes,
                              label_encoded=bool(encode_labels and classes), handles_missing=handles_missing,
@@ -142,7 +154,10 @@ def train_random_forest(train: Dataset, params: RandomForestParams) -> Model:
         return cls(n_estimators=params.n_estimators, max_depth=params.max_depth,
                    min_samples_leaf=params.min_samples_leaf, random_state=params.random_state, n_jobs=-1)
 
-    return fit_model(train, params, make, task=params.task)
+    model = fit_model(train, params, make, task=params.task)
+    # Parallel prediction sums tree outputs in thread order: the last bits would vary call to call.
+    model.predictor.estimator.set_params(n_jobs=1)
+    return model
 
 
 class LinearRegressionParams(TrainParams):
@@ -155,4 +170,4 @@ def train_linear_regression(train: Dataset, params: LinearRegressionParams) -> M
     from sklearn.linear_model import LinearRegression
 
     return fit_model(train, params, lambda task: LinearRegression(fit_intercept=params.fit_intercept),
-                     only="regression")
+                     task="regression")

@@ -42,8 +42,10 @@ def test_run_json_prints_one_object_and_exits_zero(cli_env):
 def test_human_output_shows_progress_and_summary(cli_env):
     result = flowza("run", "examples/titanic.json", env_extra=cli_env)
     assert result.returncode == 0, result.stderr
-    assert "[5/5]" in result.stdout and "completed" in result.stdout
+    assert "[8/8]" in result.stdout and "completed" in result.stdout
     assert "train: " in result.stdout and "Traceback" not in result.stderr
+    assert "accuracy" in result.stdout and "confusion matrix" in result.stdout
+    assert "registered as titanic-survival v1 alias 'staging'" in result.stdout
 
 
 def test_failed_run_exits_one_with_a_clear_message(cli_env, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from nodes.catalog import CATEGORY_ORDER, catalog, discover
-from nodes.ports import PORT_TYPES, Dataset, Json, Metrics, Text
+from nodes.ports import PORT_TYPES, Dataset, Json, Metrics, Model, Text
 
 # Shipped nodes only: other tests may register nodes of their own.
 NODE_TYPES = sorted(t for t, d in discover().items() if d.func.__module__.startswith("nodes."))
@@ -31,6 +31,12 @@ TINY_PARAMS = {
     "preprocess": {"normalize": True},
     "select_features": {"k": 1, "columns": ["size", "count"]},
     "train_test_split": {"target_column": "target", "test_size": 0.25},
+    "train_logreg": {"target_column": "target"},
+    "train_xgboost": {"target_column": "target", "n_estimators": 5},
+    "train_random_forest": {"target_column": "target", "n_estimators": 5},
+    "train_linear_regression": {"target_column": "size"},
+    "evaluate": {},
+    "register_model": {"name": "tiny"},
 }
 TINY_FRAME = pd.DataFrame({
     "size": [1.0, 2.0, None, 4.0, 5.0, 6.0, 7.0, 8.0],
@@ -38,8 +44,24 @@ TINY_FRAME = pd.DataFrame({
     "colour": ["red", "blue", "red", None, "green", "blue", "red", "green"],
     "target": [0, 1, 0, 1, 0, 1, 0, 1],
 })
+# Training needs numbers without gaps: the tiny table, cleaned.
+CLEAN_FRAME = TINY_FRAME.dropna().drop(columns=["colour"])
+
+
+def tiny_model() -> Model:
+    from sklearn.linear_model import LogisticRegression
+
+    from nodes.model import FlowzaModel
+
+    X, y = CLEAN_FRAME.drop(columns=["target"]), CLEAN_FRAME["target"]
+    predictor = FlowzaModel(estimator=LogisticRegression().fit(X, y), input_dtypes={"size": "number", "count": "number"},
+                            feature_columns=["size", "count"], target="target", classes=[0, 1], example_rows=X.head(2))
+    return Model(predictor)
+
+
 TINY_PORT_VALUES = {
     "dataset": lambda: Dataset(TINY_FRAME.copy()),
+    "model": tiny_model,
     "metrics": lambda: Metrics({"accuracy": 0.5}),
     "text": lambda: Text("tiny"),
     "json": lambda: Json({"tiny": True}),
@@ -55,7 +77,11 @@ def tiny_params(node_type: str) -> dict:
 def tiny_inputs(defn) -> dict:
     missing = sorted(set(defn.inputs.values()) - set(TINY_PORT_VALUES))
     assert not missing, f"add a tiny value for port type(s) {missing} to TINY_PORT_VALUES"
-    return {port: TINY_PORT_VALUES[kind]() for port, kind in defn.inputs.items()}
+    inputs = {port: TINY_PORT_VALUES[kind]() for port, kind in defn.inputs.items()}
+    if defn.category in ("training", "evaluation"):
+        inputs = {port: Dataset(CLEAN_FRAME.copy()) if kind == "dataset" else value
+                  for (port, kind), value in zip(defn.inputs.items(), inputs.values())}
+    return inputs
 
 
 def test_tiny_fixtures_cover_exactly_the_registered_nodes():

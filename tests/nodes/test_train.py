@@ -30,6 +30,7 @@ def table() -> pd.DataFrame:
 
 
 TARGETS = ["binary", "flag", "label", "grade", "amount"]
+SAME = object()  # the split's target is the trained target
 
 
 @pytest.fixture
@@ -39,8 +40,8 @@ def train_on(run_node):
     Returns ``(model, train, test)``; the other target columns are dropped first.
     """
 
-    def train(frame, target, node_type, *, split_target="__same__", **params):
-        split_target = target if split_target == "__same__" else split_target
+    def train(frame, target, node_type, *, split_target=SAME, **params):
+        split_target = target if split_target is SAME else split_target
         frame = frame.drop(columns=[c for c in TARGETS if c != target and c in frame.columns])
         parts = run_node("train_test_split", {"dataset": Dataset(frame)}, target_column=split_target,
                          random_state=1)
@@ -104,9 +105,15 @@ def test_logreg_refuses_a_continuous_target(table, train_on):
 
 
 def test_linear_regression_refuses_a_label_target(table, train_on):
-    with pytest.raises(InvalidParameter, match="classification") as err:
+    with pytest.raises(InvalidParameter, match="numeric target") as err:
         train_on(table, "label", "train_linear_regression")
-    assert err.value.field == "target_column"
+    assert err.value.field == "task"
+
+
+def test_linear_regression_accepts_a_few_whole_number_values(train_on):
+    rating = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "stars": [1, 2, 2, 3, 4, 5]})
+    model, _, _ = train_on(rating, "stars", "train_linear_regression")
+    assert model.predictor.task == "regression"
 
 
 @pytest.mark.parametrize("node_type", ["train_logreg", "train_xgboost", "train_random_forest"])
@@ -229,6 +236,17 @@ def test_same_seed_same_model_other_seed_other_model(table, train_on, node_type,
     other, *_ = train_on(table, "amount", node_type, random_state=6, **params)
 
     rows = test.raw_rows.drop(columns="amount")
-    np.testing.assert_array_equal(first.predictor.predict(rows), again.predictor.predict(rows))
+    for _ in range(10):  # a race in predict would show up in some of the calls
+        np.testing.assert_array_equal(first.predictor.predict(rows), again.predictor.predict(rows))
     assert not np.array_equal(first.predictor.predict(rows), other.predictor.predict(rows))
 
+
+def test_a_random_forest_regressor_predicts_the_same_rows_identically_every_time(table, train_on):
+    """What evaluation saw is what serving answers, bit for bit, call after call."""
+    model, _, test = train_on(table, "amount", "train_random_forest")
+    rows = test.raw_rows.drop(columns="amount")
+
+    first = model.predictor.predict(rows)
+
+    for _ in range(20):
+        np.testing.assert_array_equal(model.predictor.predict(rows), first)
