@@ -23,6 +23,8 @@ class Dataset:
     steps: tuple[Any, ...] = ()
     fitted_on: Literal["all", "train"] = "all"
     target: str | None = None  # set by the split: what training nodes predict by default
+    # The table each step was fitted on (in memory only): lets the split reuse outputs.
+    inputs: tuple[pd.DataFrame, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         if self.raw is None:
@@ -31,7 +33,9 @@ class Dataset:
     def apply(self, step) -> "Dataset":
         """Fit ``step`` on this table, transform it, and remember the step."""
         fitted = step.fit(self.frame)
-        return Dataset(fitted.transform(self.frame), self.raw, (*self.steps, fitted), self.fitted_on, self.target)
+        history = (*self.inputs, self.frame) if len(self.inputs) == len(self.steps) else ()
+        return Dataset(fitted.transform(self.frame), self.raw, (*self.steps, fitted), self.fitted_on, self.target,
+                       history)
 
     @property
     def raw_rows(self) -> pd.DataFrame:

@@ -37,19 +37,38 @@ class Split(NamedTuple):
 def refit_on_train(dataset: Dataset, train_pos: np.ndarray, test_pos: np.ndarray, target: str | None) -> Split:
     """Split rows by position; steps fitted on all rows are fitted again on the training rows.
 
-    Both parts keep the loader's table as ``raw`` (their rows are found by index label).
+    A step whose training-row fit equals its all-row fit (same categories, same fill
+    values) transforms every row as before, so its all-row output is reused; from the
+    first step that differs on, the training and test rows are transformed anew. Both
+    parts keep the loader's table as ``raw`` (their rows are found by index label).
     """
-    frame, raw = dataset.frame, dataset.raw
-    if dataset.fitted_on == "train" or all(step.stateless for step in dataset.steps):
-        return Split(Dataset(frame.take(train_pos), raw, dataset.steps, "train", target),
-                     Dataset(frame.take(test_pos), raw, dataset.steps, "train", target))
-    train, test, fitted = raw.loc[frame.index[train_pos]], raw.loc[frame.index[test_pos]], []
-    for step in dataset.steps:
-        step = clone(step).fit(train)
-        train, test = step.transform(train), step.transform(test)
-        fitted.append(step)
-    steps = tuple(fitted)
-    return Split(Dataset(train, raw, steps, "train", target), Dataset(test, raw, steps, "train", target))
+    frame = dataset.frame
+    train_idx, test_idx = frame.index[train_pos], frame.index[test_pos]
+    steps = list(dataset.steps)
+    if dataset.fitted_on != "train":
+        # Without the in-memory inputs of each step (outputs read back from the store), replay them all.
+        inputs = dataset.inputs if len(dataset.inputs) == len(steps) else [None] * len(steps)
+        train = test = None
+        for i, step in enumerate(steps):
+            if train is None and (step.stateless or inputs[i] is None):
+                if inputs[i] is None:
+                    train, test = dataset.raw.loc[train_idx], dataset.raw.loc[test_idx]
+                else:
+                    continue
+            if train is None:
+                refitted = clone(step).fit(inputs[i].loc[train_idx])
+                if refitted.same_state(step):
+                    continue
+                train, test = inputs[i].loc[train_idx], inputs[i].loc[test_idx]
+            else:
+                refitted = step if step.stateless else clone(step).fit(train)
+            steps[i] = refitted
+            train, test = refitted.transform(train), refitted.transform(test)
+        if train is not None:
+            return Split(Dataset(train, dataset.raw, tuple(steps), "train", target),
+                         Dataset(test, dataset.raw, tuple(steps), "train", target))
+    return Split(Dataset(frame.take(train_pos), dataset.raw, tuple(steps), "train", target),
+                 Dataset(frame.take(test_pos), dataset.raw, tuple(steps), "train", target))
 
 
 @node(category="preprocessing")

@@ -22,6 +22,10 @@ class Step(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y=None):
         return self
 
+    def same_state(self, other: "Step") -> bool:
+        """Whether ``other`` (fitted on other rows) transforms every row exactly as this one does."""
+        return self.stateless
+
 
 class DropColumns(Step):
     stateless = True
@@ -83,6 +87,9 @@ class Impute(Step):
         self.fill_value = fill_value
         self.columns = columns
         self.protected = protected
+
+    def same_state(self, other) -> bool:
+        return self.fill_ == other.fill_
 
     def fit(self, X, y=None):
         cols = pick_columns(X, self.columns, self.protected, lambda s: bool(s.isna().any()))
@@ -150,6 +157,9 @@ class OneHot(Step):
         self.handle_unknown = handle_unknown
         self.protected = protected
 
+    def same_state(self, other) -> bool:
+        return self.categories_ == other.categories_
+
     def fit(self, X, y=None):
         cols = pick_columns(X, self.columns, self.protected, is_categorical_feature)
         self.categories_ = {c: _sorted_categories(X[c]) for c in cols}
@@ -159,7 +169,9 @@ class OneHot(Step):
         cols = require_columns(X, self.categories_)
         blocks = [X.drop(columns=cols)]
         for c, cats in self.categories_.items():
-            codes = pd.Index(cats).get_indexer(X[c])  # -1: missing or unseen in training
+            # Look categories up once per distinct value, not once per row; -1: missing or unseen.
+            found, uniques = pd.factorize(X[c])
+            codes = np.where(found >= 0, pd.Index(cats).get_indexer(uniques)[found], -1)
             if self.handle_unknown == "error":
                 unknown = (codes < 0) & X[c].notna().to_numpy()
                 if unknown.any():
@@ -209,6 +221,9 @@ class SelectFeatures(Step):
                 self.selected_ = self._k_best(X, data, candidates)
         self.selected_ = [c for c in self.selected_ if c not in keep_always] + keep_always
         return self
+
+    def same_state(self, other) -> bool:
+        return self.selected_ == other.selected_
 
     def _k_best(self, X, data, candidates):
         from sklearn.feature_selection import f_classif, f_regression
