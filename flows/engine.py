@@ -66,9 +66,22 @@ class RunContext:
         # Metric keys stay exactly as named unless several nodes report metrics.
         self.metric_prefix = {n: f"{n}." if len(metric_nodes) > 1 else "" for n in metric_nodes}
         self.source_fingerprints: dict[str, str] = {}
-        # Writing outputs overlaps with the next nodes' work; the run waits for it at the end.
-        self.writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowza-persist")
+        # Storing outputs overlaps with the next nodes' work; the run waits for it at the end.
+        # Tables are written in parallel; MLflow calls run in order on one thread (a
+        # registration follows the logging of its model); a node's manifest is written once
+        # all its writes are done.
+        self.writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowza-write")
+        self.tracking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-mlflow")
+        self.committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-commit")
         self.writes: list[tuple[str, Future]] = []
+
+    def persist(self, node_id: str, key: str, writes: list, tracking: list, manifest: dict) -> None:
+        futures = [self.writer.submit(w) for w in writes] + [self.tracking.submit(t) for t in tracking]
+        self.writes.append((node_id, self.committer.submit(_commit, self.store, key, futures, manifest)))
+
+    def shutdown(self) -> None:
+        for pool in (self.writer, self.tracking, self.committer):
+            pool.shutdown(wait=True)
 
     def node_context(self, node_id: str) -> NodeContext:
         s = self.settings
@@ -77,10 +90,10 @@ class RunContext:
                            logger=get_run_logger())
 
 
-def _persist(run: RunContext, key: str, writes: list, manifest: dict) -> None:
-    for write in writes:
-        write()
-    write_manifest(run.store, key, manifest)  # last: a manifest only ever lists complete outputs
+def _commit(store: ObjectStore, key: str, futures: list[Future], manifest: dict) -> None:
+    for future in futures:
+        future.result()  # a failed write fails the node: no manifest, so nothing half-stored is reused
+    write_manifest(store, key, manifest)
 
 
 def _tracking_writes(run: RunContext, node_id: str, port: str, value, ref: dict, input_fingerprints: dict) -> list:
@@ -104,6 +117,7 @@ def _tracking_writes(run: RunContext, node_id: str, port: str, value, ref: dict,
     if isinstance(value, Metrics):
         return [lambda: tracker.log_metrics(node_id, value, run.metric_prefix.get(node_id, ""))]
     return []
+
 
 def _cached_outcome(run: RunContext, node_id: str, key: str) -> NodeOutcome | None:
     manifest = read_manifest(run.store, key)
@@ -132,21 +146,22 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
             ctx.logger.info("reusing stored outputs (inputs, parameters and code unchanged)")
             for port, ref in hit.outputs.items():  # this run's MLflow run shows the metrics too
                 if ref.summary.get("kind") == "metrics":
-                    run.writes.append((node_id, run.writer.submit(
+                    run.writes.append((node_id, run.tracking.submit(
                         run.tracker.log_metrics, node_id, ref.get(run.outputs), run.metric_prefix.get(node_id, ""))))
             recorder.finished(node_id, status="completed", cached=True, duration_s=time.perf_counter() - t0,
                               outputs=_public(hit.outputs))
             return hit
         values = defn.run({port: ref.get(run.outputs) for port, ref in refs.items()}, params, ctx)
-        outputs, writes, manifest = {}, [], {"node_type": defn.type, "run_id": recorder.run_id, "outputs": {}}
+        outputs, writes, tracking = {}, [], []
+        manifest = {"node_type": defn.type, "run_id": recorder.run_id, "outputs": {}}
         for port, value in values.items():
             fingerprint = output_fingerprint(key, port)
             ref, port_writes = run.outputs.plan_save(fingerprint, value)
             outputs[port] = OutputRef(fingerprint, ref, summarize(value), _value=value)
             manifest["outputs"][port] = {"fingerprint": fingerprint, "ref": ref, "summary": outputs[port].summary}
-            writes += port_writes + _tracking_writes(run, node_id, port, value, ref,
-                                                     {p: r.fingerprint for p, r in refs.items()})
-        run.writes.append((node_id, run.writer.submit(_persist, run, key, writes, manifest)))
+            writes += port_writes
+            tracking += _tracking_writes(run, node_id, port, value, ref, {p: r.fingerprint for p, r in refs.items()})
+        run.persist(node_id, key, writes, tracking, manifest)
     except Exception as exc:
         failure = NodeFailed(node_id, defn.type, exc)
         error = {"code": failure.code, "message": failure.cause_message, "type": type(exc).__name__}
@@ -197,7 +212,7 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
                 recorder.store_failed(node_id, {"code": "STORE_ERROR", "type": type(exc).__name__,
                                                 "message": f"could not store the node's outputs: {exc}"})
     finally:
-        run.writer.shutdown(wait=True)
+        run.shutdown()
     if run.tracker.mlflow_run_id:
         recorder.record["mlflow_run_id"] = run.tracker.mlflow_run_id
         run.tracker.tag({f"flowza.data.{n}": fp for n, fp in run.source_fingerprints.items()})
