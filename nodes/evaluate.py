@@ -98,7 +98,7 @@ def evaluate(model: Model, test: Dataset, params: EvaluateParams) -> Evaluation:
     require_columns(test.frame, [target], "test")
     rows = test.raw_rows  # raw rows through the model's own steps: what a deployment would answer
     y = test.frame[target].to_numpy()
-    pred = predictor.predict(rows)
+    pred, proba = predictor.predict_with_proba(rows)
     classification = predictor.task == "classification"
     wanted = params.metrics or (CLASSIFICATION if classification else REGRESSION)
     wrong = [m for m in wanted if m not in (CLASSIFICATION if classification else REGRESSION)]
@@ -108,7 +108,6 @@ def evaluate(model: Model, test: Dataset, params: EvaluateParams) -> Evaluation:
     artifacts: dict | None = {} if params.plots else None
     predictions = pd.DataFrame({target: y, "prediction": pred}, index=rows.index)
     if classification:
-        proba = predictor.predict_proba(rows) if hasattr(predictor.estimator, "predict_proba") else None
         if proba is not None:
             predictions["probability"] = proba.max(axis=1)
         _classification(predictor, y, pred, proba, wanted, params.positive_label, values, artifacts)

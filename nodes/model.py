@@ -95,11 +95,19 @@ class FlowzaModel(BaseEstimator):
             raise UnscorableRows(errors)
         return features
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        predictions = self.estimator.predict(self._features(X))
+    def _decode(self, predictions) -> np.ndarray:
         if self.label_encoded:
-            predictions = np.asarray(self.classes)[np.asarray(predictions, dtype=int)]
+            return np.asarray(self.classes)[np.asarray(predictions, dtype=int)]
         return predictions
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self._decode(self.estimator.predict(self._features(X)))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.estimator.predict_proba(self._features(X))
+
+    def predict_with_proba(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions and, for classifiers that have them, class probabilities: one transform."""
+        features = self._features(X)
+        proba = self.estimator.predict_proba(features) if hasattr(self.estimator, "predict_proba") else None
+        return self._decode(self.estimator.predict(features)), proba

@@ -94,7 +94,7 @@ def fit_model(train: Dataset, params: TrainParams, make: Callable[[Task], object
     return Model(FlowzaModel(steps=tuple(train.steps), estimator=estimator, input_dtypes=inputs,
                              feature_columns=list(X.columns), target=target, task=task, classes=classes,
                              label_encoded=bool(encode_labels and classes), handles_missing=handles_missing,
-                             example_rows=train.raw_rows[list(inputs)].head(5)))
+                             example_rows=raw.loc[frame.index[:5], list(inputs)]))
 
 
 class LogRegParams(TrainParams):
