@@ -56,9 +56,12 @@ def refit_on_train(dataset: Dataset, train_pos: np.ndarray, test_pos: np.ndarray
                 else:
                     continue
             if train is None:
-                refitted = clone(step).fit(inputs[i].loc[train_idx])
-                if refitted.same_state(step):
+                # Fitting on the columns the step learned from is enough to compare states.
+                columns = step.fitted_columns()
+                rows = inputs[i].loc[train_idx] if columns is None else inputs[i].loc[train_idx, columns]
+                if clone(step).fit(rows).same_state(step):
                     continue
+                refitted = clone(step).fit(inputs[i].loc[train_idx])
                 train, test = inputs[i].loc[train_idx], inputs[i].loc[test_idx]
             else:
                 refitted = step if step.stateless else clone(step).fit(train)

@@ -26,6 +26,10 @@ class Step(TransformerMixin, BaseEstimator):
         """Whether ``other`` (fitted on other rows) transforms every row exactly as this one does."""
         return self.stateless
 
+    def fitted_columns(self) -> list | None:
+        """The columns this fitted step learned from (None: it may read any)."""
+        return None
+
 
 class DropColumns(Step):
     stateless = True
@@ -90,6 +94,9 @@ class Impute(Step):
 
     def same_state(self, other) -> bool:
         return self.fill_ == other.fill_
+
+    def fitted_columns(self) -> list:
+        return list(self.fill_)
 
     def fit(self, X, y=None):
         cols = pick_columns(X, self.columns, self.protected, lambda s: bool(s.isna().any()))
@@ -159,6 +166,9 @@ class OneHot(Step):
 
     def same_state(self, other) -> bool:
         return self.categories_ == other.categories_
+
+    def fitted_columns(self) -> list:
+        return list(self.categories_)
 
     def fit(self, X, y=None):
         cols = pick_columns(X, self.columns, self.protected, is_categorical_feature)
