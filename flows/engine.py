@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from contextlib import nullcontext
@@ -13,9 +14,10 @@ from flows.prefect_env import configure_prefect
 
 configure_prefect()
 
-from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect import flow, get_run_logger, tags, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.futures import wait  # noqa: E402
+from prefect.states import Cancelled  # noqa: E402
 from prefect.runtime import flow_run as current_flow_run  # noqa: E402
 from prefect.context import SettingsContext  # noqa: E402
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY  # noqa: E402
@@ -43,6 +45,10 @@ class WorkflowFailed(FlowzaError):
         failed = [f"{nid}: {n['error']['message']}" for nid, n in record["nodes"].items() if n.get("error")]
         super().__init__("workflow run failed: " + "; ".join(failed))
         self.record = record
+
+
+class RunCancelled(FlowzaError):
+    code = "CANCELLED"
 
 
 @dataclass
@@ -74,6 +80,24 @@ class RunContext:
         self.tracking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-mlflow")
         self.committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-commit")
         self.writes: list[tuple[str, Future]] = []
+        self.flow_run_id = recorder.record.get("flow_run_id")
+        self.cancelled, self._cancel_checked, self._cancel_lock = False, 0.0, threading.Lock()
+
+    def cancel_requested(self) -> bool:
+        """Whether someone asked Prefect to cancel this flow run (checked at most every half second)."""
+        now = time.monotonic()
+        with self._cancel_lock:
+            if not self.cancelled and now - self._cancel_checked >= 0.5 and self.flow_run_id:
+                self._cancel_checked = now
+                from prefect.client.orchestration import get_client
+
+                try:
+                    with get_client(sync_client=True) as client:
+                        state = client.read_flow_run(self.flow_run_id).state
+                    self.cancelled = bool(state and state.is_cancelling())
+                except Exception:  # an unreachable API must not stop the run
+                    log.debug("could not read the state of flow run %s", self.flow_run_id, exc_info=True)
+            return self.cancelled
 
     def persist(self, node_id: str, key: str, writes: list, tracking: list, manifest: dict) -> None:
         futures = [self.writer.submit(w) for w in writes] + [self.tracking.submit(t) for t in tracking]
@@ -132,6 +156,8 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
     """Run one node (or reuse its stored outputs) and hand its outputs downstream."""
     plan, recorder = run.plan, run.recorder
     defn, params = plan.defs[node_id], plan.params[node_id]
+    if run.cancel_requested():
+        raise RunCancelled(f"run cancelled before node '{node_id}' started")
     recorder.started(node_id)
     t0 = time.perf_counter()
     try:
@@ -195,8 +221,9 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
     store = open_default_store()
     run_id = run_id or uuid.uuid4().hex
     recorder = RunRecorder(run_id, plan.spec.name, plan.order, {n: plan.label(n) for n in plan.order},
-                           {n: plan.defs[n].type for n in plan.order})
+                           {n: plan.defs[n].type for n in plan.order}, store)
     recorder.record["flow_run_id"] = str(current_flow_run.id)
+    recorder.started_run()
     run = RunContext(plan, store, recorder, use_cache)
     try:
         futures = {}
@@ -204,7 +231,8 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
             upstream = {port: futures[src] for port, (src, _) in plan.inputs[node_id].items()}
             label = plan.label(node_id)
             title = label if label == node_id else f"{label} ({node_id})"
-            futures[node_id] = run_node.submit(node_id, title, run, upstream)
+            with tags(f"node:{node_id}"):  # lets logs and task runs be traced back to their node
+                futures[node_id] = run_node.submit(node_id, title, run, upstream)
         wait(list(futures.values()))
         for node_id, write in run.writes:
             if exc := write.exception():
@@ -216,8 +244,10 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
     if run.tracker.mlflow_run_id:
         recorder.record["mlflow_run_id"] = run.tracker.mlflow_run_id
         run.tracker.tag({f"flowza.data.{n}": fp for n, fp in run.source_fingerprints.items()})
-    record = recorder.finish(store)
+    record = recorder.finish(store, cancelled=run.cancelled)
     run.tracker.finish(record["status"])
+    if record["status"] == "cancelled":
+        return Cancelled(message="cancelled on request; nodes that had not started did not run")
     if record["status"] != "completed":
         raise WorkflowFailed(record)
     return record
@@ -226,7 +256,7 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
 _quiet_settings: dict[int, tuple] = {}
 
 
-def _without_heartbeats() -> SettingsContext:
+def without_heartbeats() -> SettingsContext:
     """Settings for runs whose caller waits on them, so heartbeats (crash detection) only
     add their ~1 s join to the end of each sync flow run. Built once per base settings:
     building Prefect settings costs ~0.1 s."""
@@ -247,7 +277,7 @@ def execute(workflow, *, use_cache: bool = True, on_event=None) -> dict:
     plan = compile_plan(workflow)
     run_id = uuid.uuid4().hex
     listen = listening(on_event) if on_event else nullcontext()
-    with listen, _without_heartbeats():
+    with listen, without_heartbeats():
         state = run_workflow(plan.spec.to_json_dict(), use_cache=use_cache, run_id=run_id, return_state=True)
     try:
         return load_run(open_default_store(), run_id)

@@ -34,8 +34,9 @@ class RunRecorder:
     """Thread-safe: node tasks report here from the task runner's threads."""
 
     def __init__(self, run_id: str, workflow_name: str, node_ids: list[str], labels: dict[str, str],
-                 types: dict[str, str]):
+                 types: dict[str, str], store: ObjectStore | None = None):
         self.run_id = run_id
+        self.store = store  # when given, the record is saved as it changes: readers see live progress
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self.record = {
@@ -45,13 +46,26 @@ class RunRecorder:
                       for nid in node_ids},
         }
 
+    def _save(self) -> None:
+        with self._lock:
+            snapshot = json.dumps(self.record, default=str).encode()
+        self.store.put_bytes(f"runs/{self.run_id}.json", snapshot)
+
     def _emit(self, event: dict) -> None:
+        if self.store is not None and event["event"] != "run_finished":
+            try:
+                self._save()
+            except Exception:  # progress is best effort; the final record is saved by finish()
+                log.warning("could not save the progress of run %s", self.run_id, exc_info=True)
         event = {"run_id": self.run_id, **event}
         for listener in list(_listeners):
             try:
                 listener(event)
             except Exception:  # a broken listener must not break the run
                 log.exception("run event listener failed")
+
+    def started_run(self) -> None:
+        self._emit({"event": "run_started"})
 
     def started(self, node_id: str) -> None:
         with self._lock:

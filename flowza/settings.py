@@ -20,12 +20,17 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); default: AWS.")
     max_dataset_mb: float = Field(default=2048, gt=0, description="Largest input file a loader accepts.")
     prefect_port: int = Field(default=4200, description="Port of a local Prefect server to use when running.")
+    api_port: int = Field(default=8000, description="Port of the API and editor started by `flowza up`.")
+    mlflow_port: int = Field(default=5000, description="Port of the MLflow server started by `flowza up`.")
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking server or database; default: MLFLOW_TRACKING_URI, else "
                                   "SQLite under FLOWZA_HOME.")
     mlflow_artifact_root: str | None = Field(
         default=None, description="Where new experiments keep artifacts (a path or s3://bucket/prefix); "
                                   "default: a folder under FLOWZA_HOME.")
+    database_url: str | None = Field(
+        default=None, description="Flowza's metadata database (SQLAlchemy URL, e.g. postgresql://…); "
+                                  "default: SQLite under FLOWZA_HOME.")
 
     @property
     def home_dir(self) -> Path:
@@ -43,6 +48,14 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> str:
         return self.mlflow_artifact_root or (self.home_dir / "mlflow" / "artifacts").as_uri()
+
+    @property
+    def metadata_db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = self.home_dir / "flowza.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
 
     @property
     def store_url(self) -> str:

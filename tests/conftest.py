@@ -15,6 +15,42 @@ os.environ["FLOWZA_PREFECT_PORT"] = "9"  # never pick up a developer's running P
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+# Nodes only tests use (slow or failing on purpose); the shipped catalog is checked apart.
+from flowza.errors import NodeError  # noqa: E402
+from nodes.base import NodeContext, Params, node  # noqa: E402
+from nodes.catalog import discover  # noqa: E402
+from nodes.ports import Dataset  # noqa: E402
+
+discover()
+
+
+class SleepParams(Params):
+    seconds: float = 0.5
+
+
+@node(category="general")
+def sleep_for_test(dataset: Dataset, params: SleepParams) -> Dataset:
+    """Wait, then pass the table on (tests only)."""
+    import time
+
+    time.sleep(params.seconds)
+    return dataset
+
+
+class MarkerParams(Params):
+    marker: str = "ready.marker"
+
+
+@node(category="general")
+def fail_until_marker(dataset: Dataset, params: MarkerParams, ctx: NodeContext) -> Dataset:
+    """Fail until a file named ``marker`` exists in the data directory (tests only)."""
+    from pathlib import Path
+
+    if not (Path(ctx.data_dir) / params.marker).exists():
+        raise NodeError(f"{params.marker} is not there yet")
+    return dataset
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -99,3 +135,45 @@ def postgres_database():
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture(scope="session")
+def flowza_worker(prefect_api_url):
+    """Flowza's Prefect worker, serving the work pool from a thread of this process."""
+    import asyncio
+    import threading
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    from deployments.runs import DEPLOYMENT_PATH
+    from deployments.worker import serve
+
+    loop, holder = asyncio.new_event_loop(), {}
+
+    def run():
+        asyncio.set_event_loop(loop)
+        holder["task"] = loop.create_task(serve())
+        try:
+            loop.run_until_complete(holder["task"])
+        except BaseException:  # cancelled at the end of the session
+            pass
+
+    thread = threading.Thread(target=run, name="flowza-worker", daemon=True)
+    thread.start()
+
+    async def deployed() -> bool:
+        async with get_client() as client:
+            try:
+                await client.read_deployment_by_name(DEPLOYMENT_PATH)
+                return True
+            except Exception:
+                return False
+
+    deadline = time.monotonic() + 60
+    while not asyncio.run(deployed()):
+        assert time.monotonic() < deadline, "the Flowza worker did not create its deployment within 60 s"
+        time.sleep(0.2)
+    yield
+    loop.call_soon_threadsafe(holder["task"].cancel)
+    thread.join(timeout=15)

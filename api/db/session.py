@@ -1,0 +1,66 @@
+"""Engines, sessions and schema migrations for the metadata database.
+
+A new migration after changing ``models.py``::
+
+    from alembic import command
+    from api.db.session import alembic_config
+    command.revision(alembic_config(url), message="add x", autogenerate=True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def resolve_url(url: str) -> str:
+    """Pick psycopg2, the driver Flowza ships, for ``postgresql://`` (SQLAlchemy 2.1 defaults to psycopg 3)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``; on SQLite, usable across threads and with foreign keys enforced."""
+    url = resolve_url(url)
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"check_same_thread": False, "timeout": 30} | kwargs.pop("connect_args", {})
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # SQLite ignores foreign keys unless each connection asks for them.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def session_factory(url_or_engine: str | Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (routes turn them into schemas afterwards)."""
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration, built in code: there is no alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", resolve_url(url).replace("%", "%%"))  # ConfigParser interpolates '%'
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` up to ``revision``; a no-op when it is already there."""
+    command.upgrade(alembic_config(url), revision)

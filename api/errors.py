@@ -1,0 +1,57 @@
+"""Every error answers JSON ``{code, message, details}``; client mistakes are 4xx, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from flowza.errors import FlowzaError, WorkflowInvalid
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE = {
+    "NOT_FOUND": 404, "MODEL_NOT_FOUND": 404, "FILE_NOT_FOUND": 404, "FORBIDDEN": 403, "UNAUTHORIZED": 401,
+    "CONFLICT": 409, "PAYLOAD_TOO_LARGE": 413, "DATASET_TOO_LARGE": 413, "UNSUPPORTED_MEDIA_TYPE": 415,
+    "RATE_LIMITED": 429, "STORE_ERROR": 503, "PREFECT_UNAVAILABLE": 503,
+}
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"code": code, "message": message, "details": details}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(WorkflowInvalid)
+    async def _invalid_workflow(_: Request, exc: WorkflowInvalid):
+        return JSONResponse(status_code=422, content=error_body(
+            exc.code, exc.message, {"problems": [p.to_dict() for p in exc.problems]}))
+
+    @app.exception_handler(FlowzaError)
+    async def _flowza(_: Request, exc: FlowzaError):
+        status = STATUS_BY_CODE.get(exc.code, 400)
+        if status >= 500:
+            log.error("%s: %s", exc.code, exc.message, exc_info=exc)
+        return JSONResponse(status_code=status, content=error_body(exc.code, exc.message, exc.to_dict()))
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError):
+        problems = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return JSONResponse(status_code=422, content=error_body("INVALID_REQUEST", summary, {"problems": problems}))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED", 403: "FORBIDDEN"}.get(
+            exc.status_code, "HTTP_ERROR")
+        return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)),
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception):
+        log.exception("unexpected error")
+        return JSONResponse(status_code=500, content=error_body(
+            "INTERNAL_ERROR", "something went wrong on the server; the details are in its log"))

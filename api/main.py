@@ -1,0 +1,34 @@
+"""The Flowza API: a thin FastAPI layer over the metadata database, Prefect and MLflow."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from flows.prefect_env import configure_prefect
+
+configure_prefect()
+
+from fastapi import FastAPI  # noqa: E402
+
+from api import errors  # noqa: E402
+from api.db.session import upgrade  # noqa: E402
+from api.routes import catalog, health, runs, workflows  # noqa: E402
+from flowza.settings import get_settings  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI):
+    upgrade(get_settings().metadata_db_url)  # migrations, before the first request
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Flowza", version="0.1.0", lifespan=lifespan,
+                  description="Build, run and track ML workflows: Prefect runs them, MLflow keeps the models.")
+    errors.install(app)
+    for module in (health, catalog, workflows, runs):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,50 @@
+"""Alembic environment for Flowza's metadata database, configured from code (see api.db.session)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool, text
+
+from api.db.base import UTCDateTime
+from api.db.models import Base
+
+# Serializes concurrent upgrades (several API processes starting at once) on PostgreSQL.
+PG_MIGRATION_LOCK = 0x466C6F7A61  # "Flowza"
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def render_item(type_: str, obj, autogen_context):
+    # Migrations stay free of application imports: UTCDateTime is stored as a plain timestamp.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+options = {"target_metadata": target_metadata, "compare_type": True, "render_as_batch": True,
+           "render_item": render_item}
+
+
+def run_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True, **options)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    # A plain engine: SQLite keeps foreign keys off here, as batch table rebuilds require.
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

@@ -1,0 +1,128 @@
+"""Runs: submitted as Prefect deployment runs, followed through the engine's run record."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from api.db import runs as run_rows
+from api.db.models import FINISHED_STATUSES, Run, Workflow
+from api.db.workflows import get_version
+from api.schemas import Progress, RunPublic
+from flowza.errors import FlowzaError
+from flows.recorder import load_run
+from flows.store import StoreError
+from flows.validation import compile_plan
+
+log = logging.getLogger(__name__)
+
+
+class PrefectUnavailable(FlowzaError):
+    code = "PREFECT_UNAVAILABLE"
+
+
+async def start_run(session: Session, workflow: Workflow, *, use_cache: bool = True,
+                    owner_id: str | None = None, version: int | None = None) -> Run:
+    """Validate a version (default: current), record a pending run, submit it to the deployment."""
+    from deployments.runs import submit_run
+
+    version = version or workflow.current_version
+    definition = get_version(session, workflow.id, version).definition
+    compile_plan(definition)  # raises WorkflowInvalid (422) listing every problem; nothing is submitted
+    run = run_rows.create_run(session, workflow.id, owner_id=owner_id, use_cache=use_cache,
+                              workflow_version=version)
+    session.commit()  # visible before the worker can report on it
+    try:
+        _, flow_run_id = await submit_run(definition, use_cache=use_cache, run_id=run.id)
+    except Exception as exc:
+        log.exception("submitting run %s failed", run.id)
+        run_rows.update_run_status(session, run.id, "failed", error={
+            "code": "PREFECT_UNAVAILABLE", "message": f"could not submit the run to Prefect: {exc}"})
+        session.commit()
+        raise PrefectUnavailable("could not submit the run to Prefect: is the Prefect server and the Flowza "
+                                 "worker running (`flowza up`)?") from exc
+    run_rows.update_run_status(session, run.id, "pending", flow_run_id=flow_run_id)
+    return run
+
+
+def refresh(session: Session, run: Run) -> Run:
+    """Bring an unfinished run up to date from the record the engine keeps while it runs."""
+    if run.status in FINISHED_STATUSES:
+        return run
+    from flows.engine import open_default_store
+
+    try:
+        record = load_run(open_default_store(), run.id)
+    except StoreError:
+        return _from_prefect(session, run)  # not started by a worker (yet)
+    status = record.get("status", "running")
+    return run_rows.update_run_status(session, run.id, status, record=record)
+
+
+def _from_prefect(session: Session, run: Run) -> Run:
+    """A run without a record ends only in Prefect: cancelled while queued, or crashed."""
+    if not run.flow_run_id:
+        return run
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run.flow_run_id).state
+    if state is None or not state.is_final():
+        return run
+    if state.is_cancelled():
+        return run_rows.update_run_status(session, run.id, "cancelled")
+    if not state.is_completed():
+        return run_rows.update_run_status(session, run.id, "failed", error={
+            "code": "RUN_FAILED", "message": state.message or f"the flow run ended {state.name}"})
+    return run
+
+
+async def cancel(session: Session, run: Run) -> Run:
+    """Ask Prefect to cancel: queued runs never start, running ones stop before their next node."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelling
+
+    run = refresh(session, run)
+    if run.status in FINISHED_STATUSES:
+        raise FlowzaError(f"run '{run.id}' already {run.status}", code="CONFLICT")
+    async with get_client() as client:
+        await client.set_flow_run_state(run.flow_run_id, Cancelling(message="cancelled from Flowza"), force=True)
+    return run
+
+
+async def logs(run: Run, node_id: str | None = None, limit: int = 1000) -> list[dict]:
+    """Log lines of a run from Prefect, each with the node it came from."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import LogSort
+
+    if not run.flow_run_id:
+        return []
+    async with get_client() as client:
+        task_runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.flow_run_id])))
+        node_of = {tr.id: next((t.removeprefix("node:") for t in tr.tags if t.startswith("node:")), None)
+                   for tr in task_runs}
+        log_filter, lines = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.flow_run_id])), []
+        while len(lines) < limit:  # the API serves at most 200 lines a request
+            page = await client.read_logs(log_filter=log_filter, limit=min(200, limit - len(lines)),
+                                          offset=len(lines), sort=LogSort.TIMESTAMP_ASC)
+            lines += page
+            if len(page) < 200:
+                break
+    out = [{"timestamp": line.timestamp.isoformat(), "level": logging.getLevelName(line.level),
+            "node_id": node_of.get(line.task_run_id), "message": line.message} for line in lines]
+    return [line for line in out if node_id is None or line["node_id"] == node_id]
+
+
+def to_public(run: Run) -> RunPublic:
+    record = run.record or {}
+    progress = record.get("progress") or {}
+    done, total = progress.get("done", 0), progress.get("total", 0)
+    return RunPublic(
+        run_id=run.id, workflow_id=run.workflow_id, workflow_version=run.workflow_version, status=run.status,
+        progress=Progress(done=done, total=total, percent=round(100 * done / total, 1) if total else 0.0),
+        flow_run_id=run.flow_run_id, mlflow_run_id=record.get("mlflow_run_id"), created_at=run.created_at,
+        started_at=run.started_at, finished_at=run.finished_at, error=run.error,
+        nodes=record.get("nodes", {}), metrics=record.get("metrics", {}))

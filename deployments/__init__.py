@@ -1,0 +1,1 @@
+"""Prefect deployments of Flowza's workflow flow, and the worker that runs them."""
