@@ -13,7 +13,7 @@ from fastapi import FastAPI  # noqa: E402
 
 from api import errors  # noqa: E402
 from api.db.session import upgrade  # noqa: E402
-from api.routes import catalog, health, runs, workflows  # noqa: E402
+from api.routes import catalog, health, runs, tasks, workflows  # noqa: E402
 from flowza.settings import get_settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,6 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Flowza", version="0.1.0", lifespan=lifespan,
                   description="Build, run and track ML workflows: Prefect runs them, MLflow keeps the models.")
     errors.install(app)
-    for module in (health, catalog, workflows, runs):
+    for module in (health, catalog, tasks, workflows, runs):
         app.include_router(module.router)
     return app

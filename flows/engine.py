@@ -200,7 +200,7 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
 
 def _public(outputs: dict[str, OutputRef]) -> dict:
     """What the run record shows of each output: its summary, where it is stored, its model links."""
-    return {port: {**ref.summary, **{k: ref.ref[k] for k in ("uri", "model_uri", "registered") if k in ref.ref}}
+    return {port: {**ref.summary, **{k: ref.ref[k] for k in ("key", "uri", "model_uri", "registered") if k in ref.ref}}
             for port, ref in outputs.items()}
 
 

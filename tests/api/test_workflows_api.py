@@ -173,3 +173,19 @@ def test_a_long_run_can_be_cancelled(client):
     assert ended["progress"]["done"] < 7
     again = client.post(f"/api/runs/{started['run_id']}/cancel")
     assert again.status_code == 409 and again.json()["code"] == "CONFLICT"
+
+
+@pytest.mark.usefixtures("flowza_worker")
+def test_seed_dataset_paths_list_and_page_through_tables(client):
+    created = submit(client, chain(("load", "sample_dataset", {"name": "iris"}), ("clean", "drop_nulls", {})))
+    assert wait_for(client, created["workflow_id"])["status"] == "completed"
+    listed = client.get("/api/tasks/datasets/", params={"workflow_id": created["workflow_id"]}).json()
+    assert [(d["node_id"], d["rows"]) for d in listed] == [("load", 150), ("clean", 150)]
+    task_id = listed[1]["task_id"]
+    assert client.get(f"/api/tasks/{task_id}").json()["status"] == "completed"
+    page = client.get(f"/api/tasks/{task_id}/dataset", params={"offset": 140, "limit": 50}).json()
+    assert page["total_rows"] == 150 and len(page["rows"]) == 10 and "target" in page["rows"][0]
+    assert client.get(f"/api/tasks/{created['run_id']}:nope/dataset").status_code == 404
+    assert client.get("/api/tasks/datasets/", params={"workflow_id": "missing"}).status_code == 404
+    names = [t["id"] for t in client.get("/api/workflows/templates/").json()]
+    assert {"classification", "xgboost", "regression"} <= set(names)
