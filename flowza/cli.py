@@ -177,6 +177,12 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_up(args) -> int:
+    from flowza.up import up
+
+    return up(timeout=args.timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowza", description="Run ML workflows on Prefect.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -200,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--to", default=".", help="destination folder for --download")
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
+    start = sub.add_parser("up", help="start Prefect, MLflow, a worker and the API on this machine")
+    start.add_argument("--timeout", type=float, default=120, help="seconds each service may take to start")
+    start.set_defaults(func=cmd_up)
     return parser
 
 
