@@ -189,3 +189,17 @@ def test_seed_dataset_paths_list_and_page_through_tables(client):
     assert client.get("/api/tasks/datasets/", params={"workflow_id": "missing"}).status_code == 404
     names = [t["id"] for t in client.get("/api/workflows/templates/").json()]
     assert {"classification", "xgboost", "regression"} <= set(names)
+
+
+@pytest.mark.usefixtures("flowza_worker")
+def test_branches_run_concurrently_on_the_worker(client):
+    # Long enough that a Prefect API retry (2 s back-off when its SQLite is busy) cannot hide the overlap.
+    workflow = {"name": "branches", "nodes": [
+        {"id": "load", "type": "sample_dataset", "parameters": {"name": "iris"}},
+        {"id": "left", "type": "sleep_for_test", "parameters": {"seconds": 4.0}},
+        {"id": "right", "type": "sleep_for_test", "parameters": {"seconds": 4.0}}],
+        "connections": [{"source": "load", "target": "left"}, {"source": "load", "target": "right"}]}
+    created = submit(client, workflow)
+    nodes = wait_for(client, created["workflow_id"])["nodes"]
+    left, right = nodes["left"], nodes["right"]
+    assert left["started_at"] < right["finished_at"] and right["started_at"] < left["finished_at"]
