@@ -14,7 +14,7 @@ from flows.prefect_env import configure_prefect
 
 configure_prefect()
 
-from prefect import flow, get_run_logger, tags, task  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.futures import wait  # noqa: E402
 from prefect.states import Cancelled  # noqa: E402
@@ -231,8 +231,7 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
             upstream = {port: futures[src] for port, (src, _) in plan.inputs[node_id].items()}
             label = plan.label(node_id)
             title = label if label == node_id else f"{label} ({node_id})"
-            with tags(f"node:{node_id}"):  # lets logs and task runs be traced back to their node
-                futures[node_id] = run_node.submit(node_id, title, run, upstream)
+            futures[node_id] = run_node.submit(node_id, title, run, upstream)
         wait(list(futures.values()))
         for node_id, write in run.writes:
             if exc := write.exception():

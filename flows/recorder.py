@@ -39,6 +39,7 @@ class RunRecorder:
         self.store = store  # when given, the record is saved as it changes: readers see live progress
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
+        self._saved_at = 0.0
         self.record = {
             "run_id": run_id, "workflow": workflow_name, "status": "running", "started_at": _now(),
             "progress": {"done": 0, "total": len(node_ids)},
@@ -52,7 +53,10 @@ class RunRecorder:
         self.store.put_bytes(f"runs/{self.run_id}.json", snapshot)
 
     def _emit(self, event: dict) -> None:
-        if self.store is not None and event["event"] != "run_finished":
+        # Progress snapshots at most every quarter second; finish() always saves the final record.
+        due = time.monotonic() - self._saved_at >= 0.25 or event["event"] == "run_started"
+        if self.store is not None and due and event["event"] != "run_finished":
+            self._saved_at = time.monotonic()
             try:
                 self._save()
             except Exception:  # progress is best effort; the final record is saved by finish()

@@ -43,4 +43,4 @@ async def rerun(session: SessionDep, run_id: str) -> RunCreated:
 @router.get("/{run_id}/logs", summary="Log lines from Prefect, oldest first, each with its node")
 async def run_logs(session: SessionDep, run_id: str, node_id: str | None = None,
                    limit: int = Query(1000, ge=1, le=10000)) -> list[dict]:
-    return await runs.logs(run_rows.get_run(session, run_id), node_id, limit)
+    return await runs.logs(runs.refresh(session, run_rows.get_run(session, run_id)), node_id, limit)

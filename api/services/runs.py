@@ -102,7 +102,9 @@ async def logs(run: Run, node_id: str | None = None, limit: int = 1000) -> list[
     async with get_client() as client:
         task_runs = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.flow_run_id])))
-        node_of = {tr.id: next((t.removeprefix("node:") for t in tr.tags if t.startswith("node:")), None)
+        # Task runs are named "<label> (<node id>)", or "<node id>" when the label is the id.
+        node_ids = list((run.record or {}).get("nodes", {}))
+        node_of = {tr.id: next((n for n in node_ids if tr.name == n or tr.name.endswith(f" ({n})")), None)
                    for tr in task_runs}
         log_filter, lines = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.flow_run_id])), []
         while len(lines) < limit:  # the API serves at most 200 lines a request
