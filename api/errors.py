@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_CODE = {
     "NOT_FOUND": 404, "MODEL_NOT_FOUND": 404, "FILE_NOT_FOUND": 404, "FORBIDDEN": 403, "UNAUTHORIZED": 401,
     "CONFLICT": 409, "PAYLOAD_TOO_LARGE": 413, "DATASET_TOO_LARGE": 413, "UNSUPPORTED_MEDIA_TYPE": 415,
-    "RATE_LIMITED": 429, "STORE_ERROR": 503, "PREFECT_UNAVAILABLE": 503,
+    "RATE_LIMITED": 429, "AUTH_DISABLED": 404, "STORE_ERROR": 503, "PREFECT_UNAVAILABLE": 503,
 }
 
 
@@ -35,7 +35,11 @@ def install(app: FastAPI) -> None:
         status = STATUS_BY_CODE.get(exc.code, 400)
         if status >= 500:
             log.error("%s: %s", exc.code, exc.message, exc_info=exc)
-        return JSONResponse(status_code=status, content=error_body(exc.code, exc.message, exc.to_dict()))
+        headers = getattr(exc, "headers", None)
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        return JSONResponse(status_code=status, content=error_body(exc.code, exc.message, exc.to_dict()),
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError):

@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="Flowza's metadata database (SQLAlchemy URL, e.g. postgresql://…); "
                                   "default: SQLite under FLOWZA_HOME.")
+    auth_enabled: bool = Field(
+        default=False, description="Multi-user mode: accounts, JWT logins, owners and sharing. Off: one local "
+                                   "user, no login (the embedded default, bound to 127.0.0.1).")
+    secret_key: str | None = Field(
+        default=None, description="Signs login tokens; default: a random key kept in FLOWZA_HOME/secret_key.")
+    token_minutes: int = Field(default=24 * 60, gt=0, description="How long a login token is valid.")
+    max_upload_mb: float = Field(default=200, gt=0, description="Largest CSV upload accepted.")
+    runs_per_minute: int = Field(
+        default=60, gt=0, description="Run submissions allowed per user (and per client IP) per minute.")
 
     @property
     def home_dir(self) -> Path:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Query
 
+from api import access
+from api.auth import CurrentUser
 from api.db import runs as run_rows
-from api.db.workflows import get_workflow
+from api.db.errors import NotFound
 from api.deps import SessionDep
 from api.services import runs
 from flowza.errors import FlowzaError
@@ -17,9 +19,12 @@ router = APIRouter(tags=["tasks"])
 TEMPLATES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _task(session, task_id: str) -> tuple[str, str, dict]:
+def _task(session, user, task_id: str) -> tuple[str, str, dict]:
     run_id, _, node_id = task_id.partition(":")
-    run = runs.refresh(session, run_rows.get_run(session, run_id))
+    try:
+        run = runs.refresh(session, access.run(session, user, run_id))
+    except NotFound:
+        raise NotFound("task", task_id) from None
     node = (run.record or {}).get("nodes", {}).get(node_id)
     if node is None:
         raise FlowzaError(f"task '{task_id}' not found: task ids are '<run_id>:<node_id>'", code="NOT_FOUND")
@@ -32,8 +37,8 @@ def templates() -> list[dict]:
 
 
 @router.get("/api/tasks/datasets/", summary="Tables produced by a workflow's latest run")
-def task_datasets(session: SessionDep, workflow_id: str) -> list[dict]:
-    get_workflow(session, workflow_id)
+def task_datasets(session: SessionDep, user: CurrentUser, workflow_id: str) -> list[dict]:
+    access.workflow(session, user, workflow_id)
     found = run_rows.list_runs(session, workflow_id=workflow_id, limit=1)
     if not found:
         return []
@@ -45,17 +50,17 @@ def task_datasets(session: SessionDep, workflow_id: str) -> list[dict]:
 
 
 @router.get("/api/tasks/{task_id}", summary="One node of a run: status, timings, outputs, error")
-def get_task(session: SessionDep, task_id: str) -> dict:
-    run_id, node_id, node = _task(session, task_id)
+def get_task(session: SessionDep, user: CurrentUser, task_id: str) -> dict:
+    run_id, node_id, node = _task(session, user, task_id)
     return {"task_id": task_id, "run_id": run_id, "node_id": node_id, **node}
 
 
 @router.get("/api/tasks/{task_id}/dataset", summary="Rows of a table a node produced, a page at a time")
-def task_dataset(session: SessionDep, task_id: str, port: str | None = None,
+def task_dataset(session: SessionDep, user: CurrentUser, task_id: str, port: str | None = None,
                  offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=1000)) -> dict:
     from flows.engine import open_default_store
 
-    _, node_id, node = _task(session, task_id)
+    _, node_id, node = _task(session, user, task_id)
     tables = {p: out for p, out in (node.get("outputs") or {}).items() if out.get("kind") == "dataset"}
     if not tables:
         raise FlowzaError(f"node '{node_id}' produced no table", code="NOT_FOUND")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
+from api import access
+from api.auth import CurrentUser, user_id
 from api.db import runs as run_rows
 from api.db import workflows as rows
 from api.db.models import Workflow
 from api.deps import SessionDep
+from api.rate_limit import limit_run_submissions
 from api.schemas import ExecuteRequest, RunCreated, RunPublic, WorkflowPublic
 from api.services import runs
 from flowza.errors import FlowzaError
 from flows.spec import WorkflowSpec
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
+SubmitsRun = Depends(limit_run_submissions)
 
 
 def to_public(session, workflow: Workflow) -> WorkflowPublic:
@@ -32,65 +36,71 @@ def latest_run(session, workflow_id: str):
 
 
 @router.get("/", summary="Saved workflows, newest first")
-def list_workflows(session: SessionDep, tag: str | None = None) -> list[WorkflowPublic]:
-    return [to_public(session, w) for w in rows.list_workflows(session, tag=tag)]
+def list_workflows(session: SessionDep, user: CurrentUser, tag: str | None = None) -> list[WorkflowPublic]:
+    return [to_public(session, w) for w in rows.list_workflows(session, access.visible_to(user), tag=tag)]
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, summary="Save a workflow (version 1)")
-def create_workflow(session: SessionDep, workflow: WorkflowSpec) -> WorkflowPublic:
-    return to_public(session, rows.create_workflow(session, None, workflow.to_json_dict()))
+def create_workflow(session: SessionDep, user: CurrentUser, workflow: WorkflowSpec) -> WorkflowPublic:
+    return to_public(session, rows.create_workflow(session, user_id(user), workflow.to_json_dict()))
 
 
-@router.post("/run", status_code=status.HTTP_202_ACCEPTED, summary="Save a workflow and run it")
-async def create_and_run(session: SessionDep, workflow: WorkflowSpec, use_cache: bool = True) -> RunCreated:
-    from flows.validation import compile_plan
-
+@router.post("/run", status_code=status.HTTP_202_ACCEPTED, summary="Save a workflow and run it",
+             dependencies=[SubmitsRun])
+async def create_and_run(session: SessionDep, user: CurrentUser, workflow: WorkflowSpec,
+                         use_cache: bool = True) -> RunCreated:
     definition = workflow.to_json_dict()
-    compile_plan(definition)  # an invalid workflow is refused before anything is saved
-    saved = rows.create_workflow(session, None, definition)
-    run = await runs.start_run(session, saved, use_cache=use_cache)
+    runs.check_runnable(session, user, definition)  # refused before anything is saved
+    saved = rows.create_workflow(session, user_id(user), definition)
+    run = await runs.start_run(session, saved, user=user, use_cache=use_cache)
     return RunCreated(workflow_id=saved.id, run_id=run.id, status=run.status, flow_run_id=run.flow_run_id)
 
 
 @router.get("/{workflow_id}", summary="A workflow and its current definition")
-def get_workflow(session: SessionDep, workflow_id: str) -> WorkflowPublic:
-    return to_public(session, rows.get_workflow(session, workflow_id))
+def get_workflow(session: SessionDep, user: CurrentUser, workflow_id: str) -> WorkflowPublic:
+    return to_public(session, access.workflow(session, user, workflow_id))
 
 
 @router.put("/{workflow_id}", summary="Save a new version")
-def update_workflow(session: SessionDep, workflow_id: str, workflow: WorkflowSpec) -> WorkflowPublic:
-    return to_public(session, rows.update_workflow(session, workflow_id, workflow.to_json_dict()))
+def update_workflow(session: SessionDep, user: CurrentUser, workflow_id: str,
+                    workflow: WorkflowSpec) -> WorkflowPublic:
+    access.workflow(session, user, workflow_id, "edit", for_update=True)
+    return to_public(session, rows.update_workflow(session, workflow_id, workflow.to_json_dict(),
+                                                   user_id=user_id(user)))
 
 
 @router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete (restorable)")
-def delete_workflow(session: SessionDep, workflow_id: str) -> None:
+def delete_workflow(session: SessionDep, user: CurrentUser, workflow_id: str) -> None:
+    access.workflow(session, user, workflow_id, "own")
     rows.soft_delete_workflow(session, workflow_id)
 
 
-@router.post("/{workflow_id}/execute", status_code=status.HTTP_202_ACCEPTED, summary="Run the current version")
-async def execute(session: SessionDep, workflow_id: str, request: ExecuteRequest | None = None) -> RunCreated:
-    workflow = rows.get_workflow(session, workflow_id)
-    run = await runs.start_run(session, workflow, use_cache=(request or ExecuteRequest()).use_cache)
+@router.post("/{workflow_id}/execute", status_code=status.HTTP_202_ACCEPTED, summary="Run the current version",
+             dependencies=[SubmitsRun])
+async def execute(session: SessionDep, user: CurrentUser, workflow_id: str,
+                  request: ExecuteRequest | None = None) -> RunCreated:
+    workflow = access.workflow(session, user, workflow_id, "edit")
+    run = await runs.start_run(session, workflow, user=user, use_cache=(request or ExecuteRequest()).use_cache)
     return RunCreated(workflow_id=workflow_id, run_id=run.id, status=run.status, flow_run_id=run.flow_run_id)
 
 
 @router.get("/{workflow_id}/status", summary="The latest run's status")
-def run_status(session: SessionDep, workflow_id: str) -> RunPublic:
-    rows.get_workflow(session, workflow_id)
+def run_status(session: SessionDep, user: CurrentUser, workflow_id: str) -> RunPublic:
+    access.workflow(session, user, workflow_id)
     return runs.to_public(latest_run(session, workflow_id))
 
 
 @router.get("/{workflow_id}/progress", summary="The latest run's progress, node by node")
-def progress(session: SessionDep, workflow_id: str) -> dict:
-    rows.get_workflow(session, workflow_id)
+def progress(session: SessionDep, user: CurrentUser, workflow_id: str) -> dict:
+    access.workflow(session, user, workflow_id)
     public = runs.to_public(latest_run(session, workflow_id))
     return {"workflow_id": workflow_id, "run_id": public.run_id, "status": public.status,
             **public.progress.model_dump(), "nodes": {nid: n.get("status") for nid, n in public.nodes.items()}}
 
 
 @router.get("/{workflow_id}/results", summary="The latest run's outputs and metrics")
-def results(session: SessionDep, workflow_id: str) -> dict:
-    rows.get_workflow(session, workflow_id)
+def results(session: SessionDep, user: CurrentUser, workflow_id: str) -> dict:
+    access.workflow(session, user, workflow_id)
     public = runs.to_public(latest_run(session, workflow_id))
     return {"workflow_id": workflow_id, "run_id": public.run_id, "status": public.status,
             "results": {nid: {k: n.get(k) for k in ("status", "cached", "duration_s", "outputs", "metrics", "error")

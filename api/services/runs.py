@@ -6,8 +6,9 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from api import access
 from api.db import runs as run_rows
-from api.db.models import FINISHED_STATUSES, Run, Workflow
+from api.db.models import FINISHED_STATUSES, Run, User, Workflow
 from api.db.workflows import get_version
 from api.schemas import Progress, RunPublic
 from flowza.errors import FlowzaError
@@ -22,15 +23,23 @@ class PrefectUnavailable(FlowzaError):
     code = "PREFECT_UNAVAILABLE"
 
 
-async def start_run(session: Session, workflow: Workflow, *, use_cache: bool = True,
-                    owner_id: str | None = None, version: int | None = None) -> Run:
+def check_runnable(session: Session, user: User | None, definition: dict) -> None:
+    """Refuse a workflow that is invalid (422 listing every problem) or reads another user's dataset (404)."""
+    plan = compile_plan(definition)
+    for params in plan.params.values():
+        if dataset_id := getattr(params, "dataset_id", None):
+            access.dataset(session, user, dataset_id)
+
+
+async def start_run(session: Session, workflow: Workflow, *, user: User | None = None, use_cache: bool = True,
+                    version: int | None = None) -> Run:
     """Validate a version (default: current), record a pending run, submit it to the deployment."""
     from deployments.runs import submit_run
 
     version = version or workflow.current_version
     definition = get_version(session, workflow.id, version).definition
-    compile_plan(definition)  # raises WorkflowInvalid (422) listing every problem; nothing is submitted
-    run = run_rows.create_run(session, workflow.id, owner_id=owner_id, use_cache=use_cache,
+    check_runnable(session, user, definition)  # nothing is submitted for a workflow that cannot run
+    run = run_rows.create_run(session, workflow.id, owner_id=user.id if user else None, use_cache=use_cache,
                               workflow_version=version)
     session.commit()  # visible before the worker can report on it
     try:

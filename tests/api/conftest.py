@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.db import make_engine, upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,3 +33,41 @@ def db_engine(db_url):
 def db_session(db_engine):
     with Session(db_engine) as session:
         yield session
+
+
+@pytest.fixture
+def client(flowza_env, monkeypatch):
+    """The API in single-user mode on a fresh FLOWZA_HOME (SQLite metadata), data paths relative to the repo."""
+    from api.main import create_app
+    from flowza.settings import get_settings
+
+    monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))  # the examples name files relative to the repository
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        yield client
+
+
+@pytest.fixture
+def multi_user(flowza_env, monkeypatch):
+    """The API in multi-user mode; ``multi_user(email)`` is a client logged in as a new account."""
+    from api.main import create_app
+    from flowza.settings import get_settings
+
+    monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))
+    monkeypatch.setenv("FLOWZA_AUTH_ENABLED", "true")
+    get_settings.cache_clear()
+    app, clients = create_app(), []
+
+    def login_as(email: str, password: str = "correct horse battery") -> TestClient:
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        created = client.post("/api/auth/register", json={"email": email, "password": password})
+        assert created.status_code == 201, created.text
+        token = client.post("/api/auth/login", json={"email": email, "password": password}).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        return client
+
+    yield login_as
+    for client in clients:
+        client.__exit__(None, None, None)

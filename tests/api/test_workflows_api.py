@@ -7,21 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSIFICATION = json.loads((ROOT / "examples" / "classification.json").read_text())
-
-
-@pytest.fixture
-def client(flowza_env, monkeypatch):
-    from api.main import create_app
-    from flowza.settings import get_settings
-
-    monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))  # the examples name files relative to the repository
-    get_settings.cache_clear()
-    with TestClient(create_app()) as client:
-        yield client
 
 
 def wait_for(client, workflow_id: str, timeout: float = 90) -> dict:
