@@ -48,10 +48,16 @@ def run_in_process(flow_run: FlowRun) -> int:
     """Run a claimed flow run of the workflow flow to its final state, on this thread."""
     from prefect.flow_engine import run_flow
 
-    from flows.engine import without_heartbeats, run_workflow
+    from deployments import metadata
+    from flows.engine import run_workflow, without_heartbeats
 
-    with without_heartbeats():
-        state = run_flow(run_workflow, flow_run=flow_run, parameters=flow_run.parameters, return_type="state")
+    parameters = metadata.claim(flow_run)
+    state = None
+    try:
+        with without_heartbeats():
+            state = run_flow(run_workflow, flow_run=flow_run, parameters=parameters, return_type="state")
+    finally:
+        metadata.settle(parameters["run_id"], state.message if state else "the worker stopped during the run")
     log.info("flow run %s ended %s", flow_run.id, state.type.value)
     return 0
 

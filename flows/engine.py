@@ -215,8 +215,12 @@ def open_default_store() -> ObjectStore:
 
 
 @flow(name="flowza-workflow", flow_run_name=_flow_run_name, persist_result=False, validate_parameters=True)
-def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = None) -> dict:
-    """Validate a Flowza workflow and run it: one task per node, independent branches concurrently."""
+def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = None,
+                 workflow_id: str | None = None) -> dict:
+    """Validate a Flowza workflow and run it: one task per node, independent branches concurrently.
+
+    ``workflow_id`` names the saved workflow the run belongs to (used by the worker's bookkeeping).
+    """
     plan = compile_plan(workflow)
     store = open_default_store()
     run_id = run_id or uuid.uuid4().hex

@@ -9,6 +9,7 @@ A new migration after changing ``models.py``::
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Alembic keeps the running migration in module globals (alembic.context): one at a time per process.
+_upgrading = threading.Lock()
 
 
 def resolve_url(url: str) -> str:
@@ -63,4 +66,5 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision``; a no-op when it is already there."""
-    command.upgrade(alembic_config(url), revision)
+    with _upgrading:
+        command.upgrade(alembic_config(url), revision)

@@ -43,7 +43,8 @@ async def start_run(session: Session, workflow: Workflow, *, user: User | None =
                               workflow_version=version)
     session.commit()  # visible before the worker can report on it
     try:
-        _, flow_run_id = await submit_run(definition, use_cache=use_cache, run_id=run.id)
+        _, flow_run_id = await submit_run(definition, use_cache=use_cache, run_id=run.id,
+                                           workflow_id=workflow.id)
     except Exception as exc:
         log.exception("submitting run %s failed", run.id)
         run_rows.update_run_status(session, run.id, "failed", error={
