@@ -1,8 +1,11 @@
 # The two commands of the README. Both create .venv/ and install Flowza first if needed.
-.PHONY: setup demo test
+.PHONY: setup up demo test
 
 setup:
 	@bash infra/setup.sh
+
+up: setup
+	@.venv/bin/flowza up
 
 demo: setup
 	@.venv/bin/flowza run examples/titanic.json

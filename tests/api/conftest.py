@@ -47,12 +47,14 @@ def client(flowza_env, monkeypatch):
         yield client
 
 
-@pytest.fixture
-def multi_user(flowza_env, monkeypatch):
-    """The API in multi-user mode; ``multi_user(email)`` is a client logged in as a new account."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def multi_user(request, flowza_env, monkeypatch):
+    """The API in multi-user mode, on each metadata database; ``multi_user(email)`` logs in a new account."""
     from api.main import create_app
     from flowza.settings import get_settings
 
+    if request.param == "postgresql":
+        monkeypatch.setenv("FLOWZA_DATABASE_URL", request.getfixturevalue("postgres_database"))
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))
     monkeypatch.setenv("FLOWZA_AUTH_ENABLED", "true")
     get_settings.cache_clear()
