@@ -7,26 +7,25 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from api.main import create_app
+
 MAX_EXAMPLES = 12  # per operation: bounded so the suite stays minutes, not hours
 
+# Settings are read per request, so the app can be built at collection and pointed at each test's home.
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
-@pytest.fixture
-def api_schema(flowza_env, prefect_api_url, monkeypatch):
+
+@pytest.fixture(autouse=True)
+def fresh_home(flowza_env, prefect_api_url, monkeypatch):
     from api.db.session import upgrade
-    from api.main import create_app
     from flowza.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_RUNS_PER_MINUTE", "1000000")  # the fuzzer is not a rate-limit test
     get_settings.cache_clear()
     upgrade(get_settings().metadata_db_url)  # what the app's lifespan does on start
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app())
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_request_gets_a_server_error(case):
     case.call_and_validate(checks=[not_a_server_error])
