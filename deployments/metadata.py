@@ -59,11 +59,12 @@ def settle(run_id: str, message: str | None = None) -> None:
             run = session.get(Run, run_id)
             if run is None or run.status in FINISHED_STATUSES:
                 return
-            if record is not None:
-                run_rows.update_run_status(session, run_id, record.get("status", "failed"), record=record)
-            else:
-                run_rows.update_run_status(session, run_id, "failed", error={
-                    "code": "RUN_FAILED", "message": message or "the run ended before it recorded anything"})
+            status = (record or {}).get("status")
+            if status in FINISHED_STATUSES:
+                run_rows.update_run_status(session, run_id, status, record=record)
+            else:  # the flow crashed before it recorded an end
+                run_rows.update_run_status(session, run_id, "failed", record=record, error={
+                    "code": "RUN_FAILED", "message": message or "the run ended before it recorded its result"})
     except Exception:
         log.exception("could not store the end of run %s in the metadata database", run_id)
 

@@ -40,6 +40,9 @@ class RunRecorder:
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._saved_at = 0.0
+        self._writing = threading.Lock()  # one store write at a time, so a late snapshot never hides the final one
+        self._trailing: threading.Timer | None = None
+        self._finished = False
         self.record = {
             "run_id": run_id, "workflow": workflow_name, "status": "running", "started_at": _now(),
             "progress": {"done": 0, "total": len(node_ids)},
@@ -47,20 +50,34 @@ class RunRecorder:
                       for nid in node_ids},
         }
 
-    def _save(self) -> None:
-        with self._lock:
-            snapshot = json.dumps(self.record, default=str).encode()
-        self.store.put_bytes(f"runs/{self.run_id}.json", snapshot)
-
-    def _emit(self, event: dict) -> None:
-        # Progress snapshots at most every quarter second; finish() always saves the final record.
-        due = time.monotonic() - self._saved_at >= 0.25 or event["event"] == "run_started"
-        if self.store is not None and due and event["event"] != "run_finished":
-            self._saved_at = time.monotonic()
+    def _save_progress(self) -> None:
+        with self._writing:
+            with self._lock:
+                self._trailing = None
+                if self._finished:
+                    return
+                self._saved_at = time.monotonic()
+                snapshot = json.dumps(self.record, default=str).encode()
             try:
-                self._save()
+                self.store.put_bytes(f"runs/{self.run_id}.json", snapshot)
             except Exception:  # progress is best effort; the final record is saved by finish()
                 log.warning("could not save the progress of run %s", self.run_id, exc_info=True)
+
+    def _schedule_save(self, at_once: bool) -> None:
+        """Snapshots at most every quarter second, the latest state always saved within one."""
+        with self._lock:
+            wait = 0.0 if at_once else 0.25 - (time.monotonic() - self._saved_at)
+            if wait > 0:
+                if self._trailing is None:
+                    self._trailing = threading.Timer(wait, self._save_progress)
+                    self._trailing.daemon = True
+                    self._trailing.start()
+                return
+        self._save_progress()
+
+    def _emit(self, event: dict) -> None:
+        if self.store is not None and event["event"] != "run_finished":
+            self._schedule_save(at_once=event["event"] == "run_started")
         event = {"run_id": self.run_id, **event}
         for listener in list(_listeners):
             try:
@@ -119,7 +136,11 @@ class RunRecorder:
             if metrics:
                 self.record["metrics"] = metrics
             record = json.loads(json.dumps(self.record, default=str))
-        store.put_bytes(f"runs/{self.run_id}.json", json.dumps(record).encode())
+            self._finished = True
+            if self._trailing is not None:
+                self._trailing.cancel()
+        with self._writing:
+            store.put_bytes(f"runs/{self.run_id}.json", json.dumps(record).encode())
         self._emit({"event": "run_finished", "status": record["status"]})
         return record
 

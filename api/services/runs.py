@@ -11,6 +11,7 @@ from api.db import runs as run_rows
 from api.db.models import FINISHED_STATUSES, Run, User, Workflow
 from api.db.workflows import get_version
 from api.schemas import Progress, RunPublic
+from api.services.run_logs import node_of_task_run
 from flowza.errors import FlowzaError
 from flows.recorder import load_run
 from flows.store import StoreError
@@ -112,10 +113,8 @@ async def logs(run: Run, node_id: str | None = None, limit: int = 1000) -> list[
     async with get_client() as client:
         task_runs = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.flow_run_id])))
-        # Task runs are named "<label> (<node id>)", or "<node id>" when the label is the id.
         node_ids = list((run.record or {}).get("nodes", {}))
-        node_of = {tr.id: next((n for n in node_ids if tr.name == n or tr.name.endswith(f" ({n})")), None)
-                   for tr in task_runs}
+        node_of = {tr.id: node_of_task_run(tr.name, node_ids) for tr in task_runs}
         log_filter, lines = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.flow_run_id])), []
         while len(lines) < limit:  # the API serves at most 200 lines a request
             page = await client.read_logs(log_filter=log_filter, limit=min(200, limit - len(lines)),
