@@ -87,7 +87,7 @@ def _param_problems(node_id: str, defn: NodeDef, raw: dict) -> tuple[Params | No
         return None, problems
 
 
-def _resolve_ports(edge, defs) -> tuple[str | None, str | None, list[Problem]]:
+def resolve_ports(edge, defs) -> tuple[str | None, str | None, list[Problem]]:
     """Fill in omitted handles where exactly one port fits; name the choices otherwise."""
     src_def, dst_def = defs[edge.source], defs[edge.target]
     problems = []
@@ -179,7 +179,7 @@ def validate_workflow(raw) -> tuple[Plan | None, list[Problem]]:
         graph[edge.target].add(edge.source)
         if edge.source not in defs or edge.target not in defs:
             continue
-        src_port, dst_port, edge_problems = _resolve_ports(edge, defs)
+        src_port, dst_port, edge_problems = resolve_ports(edge, defs)
         problems += edge_problems
         if src_port and dst_port:
             if dst_port in inputs[edge.target]:
@@ -220,3 +220,4 @@ def compile_plan(raw) -> Plan:
     if plan is None:
         raise WorkflowInvalid(problems)
     return plan
+_resolve_ports = resolve_ports  # TEMP alias

@@ -36,6 +36,7 @@ class NodeContext:
     datasets_dir: Path = Path("datasets")
     protected_columns: frozenset[str] = frozenset()
     max_dataset_mb: float = 2048
+    sample_rows: int | None = None  # set when only a preview is wanted: loaders read at most this many rows
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("nodes"))
 
 

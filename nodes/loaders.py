@@ -68,7 +68,7 @@ def csv_loader(params: CsvLoaderParams, ctx: NodeContext) -> Dataset:
     """Load a CSV file (a path under the data directory, or an uploaded dataset) as a table."""
     path = resolve_csv_path(params, ctx)
     try:
-        frame = pd.read_csv(path, sep=params.separator, encoding=params.encoding)
+        frame = pd.read_csv(path, sep=params.separator, encoding=params.encoding, nrows=ctx.sample_rows)
     except pd.errors.EmptyDataError as exc:
         raise EmptyData(f"{path.name} is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, csv.Error, ValueError) as exc:

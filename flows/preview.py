@@ -1,0 +1,95 @@
+"""What a node will receive, known before running: its upstream nodes run in-process on a sample.
+
+The editor offers these columns for parameters that name a column (``column_of``), so a user picks
+``target_column`` from a list. Only the nodes upstream of the one asked about run, without Prefect,
+storage or tracking; loaders read at most ``SAMPLE_ROWS`` rows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flows.spec import parse_workflow
+from flows.validation import resolve_ports, validate_workflow
+from flowza.errors import FlowzaError
+from flowza.settings import get_settings
+from nodes.base import NodeContext
+from nodes.catalog import discover
+from nodes.ports import Dataset
+
+log = logging.getLogger(__name__)
+SAMPLE_ROWS = 200
+
+
+def input_columns(raw, node_id: str, sample_rows: int = SAMPLE_ROWS) -> dict:
+    """``{"node_id", "inputs": {port: {"rows", "columns": [{name, dtype}]}}, "problems"}`` for one node.
+
+    ``rows`` is the size of the sample the columns were seen in, not of the data.
+    """
+    spec = parse_workflow(raw)
+    target = next((n for n in spec.nodes if n.id == node_id), None)
+    if target is None:
+        raise FlowzaError(f"node '{node_id}' is not in the workflow", code="NOT_FOUND", field="node_id")
+    upstream = _ancestors(spec, node_id)
+    result: dict = {"node_id": node_id, "inputs": {}, "problems": []}
+    if not upstream:
+        return result
+    definition = spec.to_json_dict()
+    plan, problems = validate_workflow(definition | {
+        "nodes": [n for n in definition["nodes"] if n["id"] in upstream],
+        "connections": [e for e in definition["connections"] if e["source"] in upstream and e["target"] in upstream]})
+    if plan is None:
+        result["problems"] = [p.to_dict() for p in problems if p.severity == "error"]
+        return result
+    try:
+        values = _run_sample(plan, sample_rows)
+    except FlowzaError as exc:
+        result["problems"] = [exc.to_dict()]
+        return result
+    defn = discover().get(target.type)
+    for edge in spec.connections:
+        if defn is None or edge.target != node_id or edge.source not in plan.defs:
+            continue
+        src_port, dst_port, _ = resolve_ports(edge, {**plan.defs, node_id: defn})
+        value = values.get(edge.source, {}).get(src_port)
+        if dst_port and isinstance(value, Dataset):
+            result["inputs"][dst_port] = {"rows": len(value.frame), "columns": [
+                {"name": str(name), "dtype": str(dtype)} for name, dtype in value.frame.dtypes.items()]}
+    return result
+
+
+def _ancestors(spec, node_id: str) -> set[str]:
+    parents: dict[str, set[str]] = {}
+    for edge in spec.connections:
+        parents.setdefault(edge.target, set()).add(edge.source)
+    seen, stack = set(), [node_id]
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    seen.discard(node_id)  # a cycle back to the node itself is validation's to report
+    return seen
+
+
+def _run_sample(plan, sample_rows: int) -> dict[str, dict]:
+    settings, values = get_settings(), {}
+    for nid in plan.order:
+        defn = plan.defs[nid]
+        ctx = NodeContext(node_id=nid, data_dir=settings.data_root, datasets_dir=settings.home_dir / "datasets",
+                          max_dataset_mb=settings.max_dataset_mb, sample_rows=sample_rows, logger=log)
+        inputs = {port: values[src][src_port] for port, (src, src_port) in plan.inputs[nid].items()}
+        try:
+            outputs = defn.run(inputs, plan.params[nid], ctx)
+        except FlowzaError as exc:
+            exc.node_id = exc.node_id or nid
+            raise
+        except Exception as exc:  # a node's own bug: say which node, keep the details in the log
+            log.warning("previewing node %s failed", nid, exc_info=True)
+            raise FlowzaError(f"node '{nid}' failed on a sample of the data: {exc}", code="NODE_FAILED",
+                              node_id=nid) from exc
+        if defn.category == "data input":  # samples that ship whole are cut to size too
+            outputs = {p: Dataset(v.frame.head(sample_rows)) if isinstance(v, Dataset) else v
+                       for p, v in outputs.items()}
+        values[nid] = outputs
+    return values
