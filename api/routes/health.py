@@ -1,4 +1,4 @@
-"""``/`` and ``/health``: the latter really checks the database, Prefect, MLflow and the object store."""
+"""``/health``: really checks the database, Prefect, MLflow and the object store."""
 
 from __future__ import annotations
 
@@ -15,11 +15,6 @@ from flowza.settings import get_settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
-
-
-@router.get("/", summary="What this server is")
-def root() -> dict:
-    return {"name": "Flowza", "docs": "/docs", "health": "/health", "catalog": "/api/tasks/available"}
 
 
 def _database() -> str:
