@@ -14,7 +14,7 @@ from fastapi import FastAPI  # noqa: E402
 from api import errors  # noqa: E402
 from api.db.session import upgrade  # noqa: E402
 from api.routes import (auth, catalog, datasets, editor, health, live, models, runs, schedules,  # noqa: E402
-                        sharing, tasks, workflow_parts, workflows)
+                        sharing, tasks, versions, workflow_parts, workflows)
 from flowza.settings import get_settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Flowza", version="0.1.0", lifespan=lifespan,
                   description="Build, run and track ML workflows: Prefect runs them, MLflow keeps the models.")
     errors.install(app)
-    for module in (editor, health, auth, catalog, tasks, workflows, workflow_parts, sharing, schedules, runs, live,
+    for module in (editor, health, auth, catalog, tasks, workflows, workflow_parts, versions, sharing, schedules, runs, live,
                    datasets, models):
         app.include_router(module.router)
     return app

@@ -8,7 +8,6 @@ runs, Flowza's worker runs them.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -57,11 +56,8 @@ class ScheduleSpec:
 
 
 def flow_parameters(workflow_id: str, definition: dict) -> dict:
-    parameters = {"workflow": definition, "use_cache": True}
-    # With `workflow_id` the worker records scheduled runs as runs of the workflow; older flows lack it.
-    if "workflow_id" in inspect.signature(run_workflow.fn).parameters:
-        parameters["workflow_id"] = workflow_id
-    return parameters
+    # With `workflow_id` the worker records scheduled runs as runs of the saved workflow.
+    return {"workflow": definition, "use_cache": True, "workflow_id": workflow_id}
 
 
 async def apply_workflow_deployment(workflow_id: str, definition: dict,

@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from importlib.metadata import version
 from pathlib import Path
 
+from flowza.schema_lock import MIGRATING
 from flowza.settings import Settings
 from nodes.ports import Metrics, Model
 
@@ -34,7 +35,10 @@ def configure_mlflow(settings: Settings):
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
-    return mlflow.MlflowClient(uri)
+    with MIGRATING:  # a new SQLite store creates its tables with Alembic: never on two threads at once
+        client = mlflow.MlflowClient(uri)  # opens (and creates) the tracking store
+        client._get_registry_client().store  # noqa: B018 - the registry's, on the same database
+    return client
 
 
 def experiment_id(client, settings: Settings, name: str) -> str:

@@ -67,12 +67,12 @@ class Plan:
         return found
 
 
-def _suggest(word: str, choices) -> str:
+def suggest(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def _param_problems(node_id: str, defn: NodeDef, raw: dict) -> tuple[Params | None, list[Problem]]:
+def param_problems_of(node_id: str, defn: NodeDef, raw: dict) -> tuple[Params | None, list[Problem]]:
     try:
         return defn.params_model.model_validate(raw), []
     except ValidationError as exc:
@@ -80,7 +80,7 @@ def _param_problems(node_id: str, defn: NodeDef, raw: dict) -> tuple[Params | No
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else None
             if err["type"] == "extra_forbidden":
-                msg = f"unknown parameter '{name}'{_suggest(name, defn.params_model.model_fields)}"
+                msg = f"unknown parameter '{name}'{suggest(name, defn.params_model.model_fields)}"
             else:
                 msg = f"{name}: {err['msg']}" if name else err["msg"].removeprefix("Value error, ")
             problems.append(Problem("INVALID_PARAMETER", msg, node_id=node_id, field=name))
@@ -157,10 +157,10 @@ def validate_workflow(raw) -> tuple[Plan | None, list[Problem]]:
         defn = registry.get(node.type)
         if defn is None:
             problems.append(Problem("UNKNOWN_NODE_TYPE", f"unknown node type '{node.type}'"
-                                    f"{_suggest(node.type, registry)}", node_id=node.id, field="type"))
+                                    f"{suggest(node.type, registry)}", node_id=node.id, field="type"))
             continue
         defs[node.id] = defn
-        parsed, param_problems = _param_problems(node.id, defn, node.params)
+        parsed, param_problems = param_problems_of(node.id, defn, node.params)
         problems += param_problems
         if parsed is not None:
             params[node.id] = parsed
@@ -220,4 +220,3 @@ def compile_plan(raw) -> Plan:
     if plan is None:
         raise WorkflowInvalid(problems)
     return plan
-_resolve_ports = resolve_ports  # TEMP alias

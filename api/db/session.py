@@ -9,7 +9,6 @@ A new migration after changing ``models.py``::
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from flowza.schema_lock import MIGRATING
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-# Alembic keeps the running migration in module globals (alembic.context): one at a time per process.
-_upgrading = threading.Lock()
 
 
 def resolve_url(url: str) -> str:
@@ -66,5 +65,5 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision``; a no-op when it is already there."""
-    with _upgrading:
+    with MIGRATING:
         command.upgrade(alembic_config(url), revision)

@@ -12,7 +12,8 @@ from api.db.models import Workflow
 from api.deps import SessionDep
 from api.rate_limit import limit_run_submissions
 from api.schemas import ExecuteRequest, RunCreated, RunPublic, WorkflowPublic
-from api.services import runs
+from api.services import runs, schedules
+from api.services.workflows import save_version
 from flowza.errors import FlowzaError
 from flows.spec import WorkflowSpec
 
@@ -62,17 +63,16 @@ def get_workflow(session: SessionDep, user: CurrentUser, workflow_id: str) -> Wo
 
 
 @router.put("/{workflow_id}", summary="Save a new version")
-def update_workflow(session: SessionDep, user: CurrentUser, workflow_id: str,
-                    workflow: WorkflowSpec) -> WorkflowPublic:
-    access.workflow(session, user, workflow_id, "edit", for_update=True)
-    return to_public(session, rows.update_workflow(session, workflow_id, workflow.to_json_dict(),
-                                                   user_id=user_id(user)))
+async def update_workflow(session: SessionDep, user: CurrentUser, workflow_id: str,
+                          workflow: WorkflowSpec) -> WorkflowPublic:
+    found = access.workflow(session, user, workflow_id, "edit", for_update=True)
+    return to_public(session, await save_version(session, user, found, workflow.to_json_dict()))
 
 
 @router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete (restorable)")
-def delete_workflow(session: SessionDep, user: CurrentUser, workflow_id: str) -> None:
+async def delete_workflow(session: SessionDep, user: CurrentUser, workflow_id: str) -> None:
     access.workflow(session, user, workflow_id, "own")
-    rows.soft_delete_workflow(session, workflow_id)
+    await schedules.sync(session, rows.soft_delete_workflow(session, workflow_id))  # pauses its schedules
 
 
 @router.post("/{workflow_id}/execute", status_code=status.HTTP_202_ACCEPTED, summary="Run the current version",

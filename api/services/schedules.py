@@ -1,0 +1,118 @@
+"""Schedules of saved workflows: rows in the metadata DB, mirrored onto the workflow's Prefect deployment.
+
+Every change is written to the DB first (flushed, not committed), then to Prefect; when Prefect
+refuses or cannot be reached the change raises ``PrefectUnavailable`` (503) and the request's
+transaction is rolled back, so both sides keep agreeing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.errors import NotFound
+from api.db.models import Schedule, Workflow
+from api.db.workflows import get_version
+from api.services.runs import PrefectUnavailable
+from flows.validation import compile_plan
+
+log = logging.getLogger(__name__)
+
+
+def list_schedules(session: Session, workflow_id: str) -> list[Schedule]:
+    """Oldest first."""
+    query = select(Schedule).where(Schedule.workflow_id == workflow_id).order_by(Schedule.created_at, Schedule.id)
+    return list(session.scalars(query))
+
+
+def get_schedule(session: Session, workflow_id: str, schedule_id: str) -> Schedule:
+    found = session.get(Schedule, schedule_id)
+    if found is None or found.workflow_id != workflow_id:
+        raise NotFound("schedule", schedule_id)
+    return found
+
+
+async def timezones(workflow_id: str) -> dict[str, str | None]:
+    """The timezone of each schedule, by id, as Prefect holds it (the DB keeps no timezone)."""
+    from deployments.schedules import read_timezones
+
+    try:
+        return await read_timezones(workflow_id) or {}
+    except Exception as exc:
+        raise _unavailable("read", exc) from exc
+
+
+async def add_schedule(session: Session, workflow: Workflow, *, cron: str | None, interval_seconds: int | None,
+                       timezone: str | None, active: bool) -> tuple[Schedule, str | None]:
+    """The new schedule and its timezone."""
+    if active:
+        _check_runnable(session, workflow)
+    row = Schedule(workflow_id=workflow.id, cron=cron, interval_seconds=interval_seconds, active=active)
+    session.add(row)
+    session.flush()
+    held = await _mirror(session, workflow, requested={row.id: timezone or "UTC"})
+    return row, held.get(row.id)
+
+
+async def set_active(session: Session, workflow: Workflow, schedule_id: str,
+                     active: bool) -> tuple[Schedule, str | None]:
+    """Pause or resume a schedule; returns it and its timezone."""
+    row = get_schedule(session, workflow.id, schedule_id)
+    if active and not row.active:
+        _check_runnable(session, workflow)
+    row.active = active
+    session.flush()
+    held = await _mirror(session, workflow)
+    return row, held.get(row.id)
+
+
+async def delete_schedule(session: Session, workflow: Workflow, schedule_id: str) -> None:
+    session.delete(get_schedule(session, workflow.id, schedule_id))
+    session.flush()
+    await _mirror(session, workflow)
+
+
+async def sync(session: Session, workflow: Workflow) -> None:
+    """Bring the workflow's deployment up to date after its definition changed or it was (un)deleted."""
+    if list_schedules(session, workflow.id):
+        await _mirror(session, workflow)
+
+
+async def _mirror(session: Session, workflow: Workflow,
+                  requested: dict[str, str] | None = None) -> dict[str, str | None]:
+    """Make the Prefect deployment hold exactly the workflow's schedules and its current definition.
+
+    ``requested`` gives timezones of new schedules; the others keep theirs. Returns every timezone.
+    """
+    from deployments.schedules import ScheduleSpec, apply_workflow_deployment, delete_workflow_deployment
+
+    rows = list_schedules(session, workflow.id)
+    deleted = workflow.deleted_at is not None  # a deleted workflow keeps its schedules, paused, until restored
+    specs = [ScheduleSpec(r.id, r.cron, r.interval_seconds, r.active and not deleted, r.created_at,
+                          (requested or {}).get(r.id)) for r in rows]
+    definition = get_version(session, workflow.id, workflow.current_version).definition
+    deployment_id, held = None, {}
+    try:
+        if specs:
+            deployment_id, held = await apply_workflow_deployment(workflow.id, definition, specs)
+        else:
+            await delete_workflow_deployment(workflow.id)
+    except Exception as exc:  # Prefect's client raises many types (HTTP, connection, apply errors)
+        raise _unavailable("update", exc) from exc
+    for row in rows:
+        row.prefect_deployment_id = deployment_id
+    session.flush()
+    return held
+
+
+def _check_runnable(session: Session, workflow: Workflow) -> None:
+    """Scheduling a draft would only produce failed runs: refuse it (422 listing every problem)."""
+    compile_plan(get_version(session, workflow.id, workflow.current_version).definition)
+
+
+def _unavailable(verb: str, exc: Exception) -> PrefectUnavailable:
+    log.error("could not %s the schedules in Prefect: %s", verb, exc, exc_info=exc)
+    return PrefectUnavailable(f"could not {verb} the workflow's schedules in Prefect ({type(exc).__name__}); "
+                              f"nothing was changed: is the Prefect server running (`flowza up`)?")
