@@ -11,4 +11,5 @@ demo: setup
 	@.venv/bin/flowza run examples/titanic.json
 
 test: setup
+	@bash infra/setup_browser.sh
 	@.venv/bin/python -m pytest

@@ -22,3 +22,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
   echo "$want" > "$stamp"
 fi
+bash "$root/infra/build_web.sh"  # after the venv: the client types come from the API

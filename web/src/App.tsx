@@ -1,0 +1,74 @@
+// The editor's layout: top bar, palette | canvas | inspector, the run panel below the canvas,
+// and the model registry as a full-height overlay page.
+import { ReactFlowProvider } from "@xyflow/react";
+import { useEffect, useState } from "react";
+import { LoginDialog } from "./auth/LoginDialog";
+import { Canvas } from "./canvas/Canvas";
+import { Palette } from "./canvas/Palette";
+import { Inspector } from "./inspector/Inspector";
+import { ModelsView } from "./models/ModelsView";
+import { RunPanel } from "./runs/RunPanel";
+import { useEditor } from "./state/editor";
+import { Toasts } from "./ui/Toasts";
+import { TopBar } from "./workflows/TopBar";
+import { useStartup } from "./workflows/useStartup";
+import { useValidation } from "./workflows/useValidation";
+import "./styles/layout.css";
+
+export function App() {
+  const [modelsOpen, setModelsOpen] = useState(false);
+  const runPanelOpen = useEditor((s) => s.runPanelOpen);
+  const setRunPanelOpen = useEditor((s) => s.setRunPanelOpen);
+  const { needsLogin, loggedIn } = useStartup();
+  useValidation();
+  useUnsavedChangesGuard();
+
+  return (
+    <ReactFlowProvider>
+      <div className="app">
+        <TopBar onOpenModels={() => setModelsOpen(true)} />
+        <div className="workspace">
+          <Palette />
+          <main className="centre">
+            <Canvas />
+            <section className={`bottom-panel ${runPanelOpen ? "open" : ""}`} aria-label="Run panel">
+              <button
+                type="button"
+                className="bottom-panel-toggle"
+                aria-expanded={runPanelOpen}
+                onClick={() => setRunPanelOpen(!runPanelOpen)}
+              >
+                <span className="chevron" aria-hidden>{runPanelOpen ? "▾" : "▸"}</span> Run
+              </button>
+              {runPanelOpen && (
+                <div className="bottom-panel-body">
+                  <RunPanel />
+                </div>
+              )}
+            </section>
+          </main>
+          <Inspector />
+        </div>
+        {modelsOpen && (
+          <div className="overlay-page" role="dialog" aria-label="Models">
+            <ModelsView onClose={() => setModelsOpen(false)} />
+          </div>
+        )}
+        {needsLogin && <LoginDialog onDone={loggedIn} />}
+        <Toasts />
+      </div>
+    </ReactFlowProvider>
+  );
+}
+
+function useUnsavedChangesGuard() {
+  useEffect(() => {
+    const warn = (event: BeforeUnloadEvent) => {
+      if (!useEditor.getState().dirty) return;
+      event.preventDefault();
+      event.returnValue = "";
+    };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, []);
+}

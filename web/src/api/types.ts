@@ -1,0 +1,86 @@
+// Shapes of the API answers that the OpenAPI document leaves as free-form objects
+// (the catalog's JSON Schemas, validation problems, column previews, workflow definitions).
+import type { components } from "./schema";
+
+export type PortSpec = { name: string; type: string };
+
+/** A JSON Schema property of a node's Params, with Flowza's UI hints (`advanced`, `column_of`, `role`). */
+export type ParamSchema = {
+  title?: string;
+  description?: string;
+  type?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: ParamSchema[];
+  items?: ParamSchema;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  advanced?: boolean;
+  column_of?: string;
+  role?: string;
+  $ref?: string;
+};
+
+export type ParamsSchema = {
+  title?: string;
+  properties?: Record<string, ParamSchema>;
+  required?: string[];
+  $defs?: Record<string, ParamSchema>;
+};
+
+export type NodeType = {
+  type: string;
+  category: string;
+  description: string;
+  version?: number;
+  inputs: PortSpec[];
+  outputs: PortSpec[];
+  parameters: ParamsSchema;
+};
+
+export type Problem = {
+  code: string;
+  message: string;
+  node_id?: string | null;
+  field?: string | null;
+  severity: "error" | "warning" | string;
+};
+
+export type ValidationResult = { valid: boolean; problems: Problem[]; order: string[] };
+
+export type ColumnInfo = { name: string; dtype: string };
+export type ColumnsResult = {
+  node_id: string;
+  inputs: Record<string, { rows: number; columns: ColumnInfo[] }>;
+  problems: Problem[];
+};
+
+export type WorkflowNodeJson = {
+  id: string;
+  type: string;
+  position: { x: number; y: number };
+  data: { label?: string; [key: string]: unknown };
+  parameters: Record<string, unknown>;
+};
+
+export type WorkflowConnectionJson = {
+  source: string;
+  target: string;
+  sourceHandle?: string | null;
+  targetHandle?: string | null;
+};
+
+export type WorkflowJson = {
+  name: string;
+  description?: string | null;
+  nodes: WorkflowNodeJson[];
+  connections: WorkflowConnectionJson[];
+};
+
+export type WorkflowPublic = components["schemas"]["WorkflowPublic"];
+export type RunPublic = components["schemas"]["RunPublic"];
