@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flowza.errors import FlowzaError, WorkflowInvalid
@@ -53,6 +54,15 @@ def install(app: FastAPI) -> None:
             exc.status_code, "HTTP_ERROR")
         return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)),
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _database(_: Request, exc: OperationalError):
+        if "database is locked" not in str(exc.orig):
+            return await _unexpected(_, exc)
+        log.warning("the metadata database stayed locked: %s", exc.orig)
+        return JSONResponse(status_code=503, headers={"Retry-After": "2"}, content=error_body(
+            "DATABASE_BUSY", "the metadata database is busy: try again in a moment (PostgreSQL "
+                             "(FLOWZA_DATABASE_URL) handles concurrent writers better than SQLite)"))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):

@@ -46,6 +46,8 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     # SQLite ignores foreign keys unless each connection asks for them.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Write-ahead logging: readers (status polls) never wait for the writer, nor it for them.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 
 from api import access
 from api.auth import CurrentUser
@@ -30,21 +30,22 @@ def get_run(session: SessionDep, user: CurrentUser, run_id: str) -> RunPublic:
 
 @router.post("/{run_id}/cancel", status_code=202, summary="Cancel: queued runs never start, running ones stop "
                                                          "before their next node")
-async def cancel_run(session: SessionDep, user: CurrentUser, run_id: str) -> RunPublic:
-    return runs.to_public(await runs.cancel(session, access.run(session, user, run_id, "edit")))
+def cancel_run(session: SessionDep, user: CurrentUser, run_id: str) -> RunPublic:
+    return runs.to_public(runs.cancel(session, access.run(session, user, run_id, "edit")))
 
 
 @router.post("/{run_id}/rerun", status_code=202, summary="Run the same version again: unchanged nodes are "
                                                           "reused, so a failed run resumes at its failed node",
              dependencies=[Depends(limit_run_submissions)])
-async def rerun(session: SessionDep, user: CurrentUser, run_id: str) -> RunCreated:
+def rerun(session: SessionDep, user: CurrentUser, run_id: str, background: BackgroundTasks) -> RunCreated:
     previous = access.run(session, user, run_id, "edit")
     workflow = access.workflow(session, user, previous.workflow_id, "edit")
-    run = await runs.start_run(session, workflow, user=user, version=previous.workflow_version, use_cache=True)
+    run = runs.start_run(session, workflow, user=user, version=previous.workflow_version, use_cache=True)
+    background.add_task(runs.submit, run.id)
     return RunCreated(workflow_id=workflow.id, run_id=run.id, status=run.status, flow_run_id=run.flow_run_id)
 
 
 @router.get("/{run_id}/logs", summary="Log lines from Prefect, oldest first, each with its node")
-async def run_logs(session: SessionDep, user: CurrentUser, run_id: str, node_id: str | None = None,
-                   limit: int = Query(1000, ge=1, le=10000)) -> list[dict]:
-    return await runs.logs(runs.refresh(session, access.run(session, user, run_id)), node_id, limit)
+def run_logs(session: SessionDep, user: CurrentUser, run_id: str, node_id: str | None = None,
+             limit: int = Query(1000, ge=1, le=10000)) -> list[dict]:
+    return runs.logs(runs.refresh(session, access.run(session, user, run_id)), node_id, limit)

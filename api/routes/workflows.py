@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, BackgroundTasks, Depends, status
 
 from api import access
 from api.auth import CurrentUser, user_id
@@ -48,12 +48,13 @@ def create_workflow(session: SessionDep, user: CurrentUser, workflow: WorkflowSp
 
 @router.post("/run", status_code=status.HTTP_202_ACCEPTED, summary="Save a workflow and run it",
              dependencies=[SubmitsRun])
-async def create_and_run(session: SessionDep, user: CurrentUser, workflow: WorkflowSpec,
-                         use_cache: bool = True) -> RunCreated:
+def create_and_run(session: SessionDep, user: CurrentUser, workflow: WorkflowSpec, background: BackgroundTasks,
+                   use_cache: bool = True) -> RunCreated:
     definition = workflow.to_json_dict()
     runs.check_runnable(session, user, definition)  # refused before anything is saved
     saved = rows.create_workflow(session, user_id(user), definition)
-    run = await runs.start_run(session, saved, user=user, use_cache=use_cache)
+    run = runs.start_run(session, saved, user=user, use_cache=use_cache)
+    background.add_task(runs.submit, run.id)  # after the 202: Prefect may take a while under load
     return RunCreated(workflow_id=saved.id, run_id=run.id, status=run.status, flow_run_id=run.flow_run_id)
 
 
@@ -77,10 +78,11 @@ async def delete_workflow(session: SessionDep, user: CurrentUser, workflow_id: s
 
 @router.post("/{workflow_id}/execute", status_code=status.HTTP_202_ACCEPTED, summary="Run the current version",
              dependencies=[SubmitsRun])
-async def execute(session: SessionDep, user: CurrentUser, workflow_id: str,
-                  request: ExecuteRequest | None = None) -> RunCreated:
+def execute(session: SessionDep, user: CurrentUser, workflow_id: str, background: BackgroundTasks,
+            request: ExecuteRequest | None = None) -> RunCreated:
     workflow = access.workflow(session, user, workflow_id, "edit")
-    run = await runs.start_run(session, workflow, user=user, use_cache=(request or ExecuteRequest()).use_cache)
+    run = runs.start_run(session, workflow, user=user, use_cache=(request or ExecuteRequest()).use_cache)
+    background.add_task(runs.submit, run.id)
     return RunCreated(workflow_id=workflow_id, run_id=run.id, status=run.status, flow_run_id=run.flow_run_id)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 
+import anyio
 from sqlalchemy.orm import Session
 
 from api import access
@@ -16,6 +19,7 @@ from flowza.errors import FlowzaError
 from flows.recorder import load_run
 from flows.store import StoreError
 from flows.validation import compile_plan
+from flowza.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -32,29 +36,76 @@ def check_runnable(session: Session, user: User | None, definition: dict) -> Non
             access.dataset(session, user, dataset_id)
 
 
-async def start_run(session: Session, workflow: Workflow, *, user: User | None = None, use_cache: bool = True,
-                    version: int | None = None) -> Run:
-    """Validate a version (default: current), record a pending run, submit it to the deployment."""
-    from deployments.runs import submit_run
-
+def start_run(session: Session, workflow: Workflow, *, user: User | None = None, use_cache: bool = True,
+              version: int | None = None) -> Run:
+    """Validate a version (default: current) and commit a pending run; ``submit`` hands it to Prefect."""
     version = version or workflow.current_version
-    definition = get_version(session, workflow.id, version).definition
-    check_runnable(session, user, definition)  # nothing is submitted for a workflow that cannot run
+    check_runnable(session, user, get_version(session, workflow.id, version).definition)
     run = run_rows.create_run(session, workflow.id, owner_id=user.id if user else None, use_cache=use_cache,
                               workflow_version=version)
-    session.commit()  # visible before the worker can report on it
-    try:
-        _, flow_run_id = await submit_run(definition, use_cache=use_cache, run_id=run.id,
-                                           workflow_id=workflow.id)
-    except Exception as exc:
-        log.exception("submitting run %s failed", run.id)
-        run_rows.update_run_status(session, run.id, "failed", error={
-            "code": "PREFECT_UNAVAILABLE", "message": f"could not submit the run to Prefect: {exc}"})
-        session.commit()
-        raise PrefectUnavailable("could not submit the run to Prefect: is the Prefect server and the Flowza "
-                                 "worker running (`flowza up`)?") from exc
-    run_rows.update_run_status(session, run.id, "pending", flow_run_id=flow_run_id)
+    session.commit()  # visible before the worker can report on it, and no transaction held across the submission
     return run
+
+
+async def submit(run_id: str) -> None:
+    """Submit a committed pending run as a deployment run (after the 202 is sent); a failure fails the run.
+
+    Prefect's SQLite server refuses concurrent flow-run inserts ("database is locked", retried for
+    seconds), so each API process submits one run at a time; a burst queues here, not in Prefect.
+    """
+    from deployments.runs import submit_run
+
+    async with _submission_slot():
+        run = await anyio.to_thread.run_sync(_pending, run_id)
+        if run is None:  # cancelled while it waited
+            return
+        try:
+            _, flow_run_id = await submit_run(run["definition"], use_cache=run["use_cache"], run_id=run_id,
+                                               workflow_id=run["workflow_id"])
+        except Exception as exc:
+            log.exception("submitting run %s failed", run_id)
+            await anyio.to_thread.run_sync(_failed_submission, run_id, str(exc))
+            return
+    await anyio.to_thread.run_sync(_submitted, run_id, flow_run_id)
+
+
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _submission_slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    if loop not in _slots:
+        _slots[loop] = asyncio.Semaphore(1)
+    return _slots[loop]
+
+
+def _sessions():
+    from api.deps import engine_for
+    from api.db.session import session_factory
+
+    return session_factory(engine_for(get_settings().metadata_db_url)).begin()
+
+
+def _pending(run_id: str) -> dict | None:
+    with _sessions() as session:
+        run = run_rows.get_run(session, run_id)
+        if run.status != "pending" or run.flow_run_id:
+            return None
+        return {"definition": get_version(session, run.workflow_id, run.workflow_version).definition,
+                "use_cache": run.use_cache, "workflow_id": run.workflow_id}
+
+
+def _submitted(run_id: str, flow_run_id: str) -> None:
+    with _sessions() as session:
+        run = run_rows.get_run(session, run_id)
+        run.flow_run_id = run.flow_run_id or flow_run_id  # the worker may have recorded it already
+
+
+def _failed_submission(run_id: str, reason: str) -> None:
+    with _sessions() as session:
+        run_rows.update_run_status(session, run_id, "failed", error={
+            "code": "PREFECT_UNAVAILABLE", "message": f"could not submit the run to Prefect ({reason}): are the "
+                                                      f"Prefect server and the Flowza worker running (`flowza up`)?"})
 
 
 def refresh(session: Session, run: Run) -> Run:
@@ -89,7 +140,7 @@ def _from_prefect(session: Session, run: Run) -> Run:
     return run
 
 
-async def cancel(session: Session, run: Run) -> Run:
+def cancel(session: Session, run: Run) -> Run:
     """Ask Prefect to cancel: queued runs never start, running ones stop before their next node."""
     from prefect.client.orchestration import get_client
     from prefect.states import Cancelling
@@ -97,12 +148,14 @@ async def cancel(session: Session, run: Run) -> Run:
     run = refresh(session, run)
     if run.status in FINISHED_STATUSES:
         raise FlowzaError(f"run '{run.id}' already {run.status}", code="CONFLICT")
-    async with get_client() as client:
-        await client.set_flow_run_state(run.flow_run_id, Cancelling(message="cancelled from Flowza"), force=True)
+    if not run.flow_run_id:  # still waiting for its turn to be submitted: it never will be
+        return run_rows.update_run_status(session, run.id, "cancelled")
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run.flow_run_id, Cancelling(message="cancelled from Flowza"), force=True)
     return run
 
 
-async def logs(run: Run, node_id: str | None = None, limit: int = 1000) -> list[dict]:
+def logs(run: Run, node_id: str | None = None, limit: int = 1000) -> list[dict]:
     """Log lines of a run from Prefect, each with the node it came from."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
@@ -110,14 +163,14 @@ async def logs(run: Run, node_id: str | None = None, limit: int = 1000) -> list[
 
     if not run.flow_run_id:
         return []
-    async with get_client() as client:
-        task_runs = await client.read_task_runs(
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.flow_run_id])))
         node_ids = list((run.record or {}).get("nodes", {}))
         node_of = {tr.id: node_of_task_run(tr.name, node_ids) for tr in task_runs}
         log_filter, lines = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.flow_run_id])), []
         while len(lines) < limit:  # the API serves at most 200 lines a request
-            page = await client.read_logs(log_filter=log_filter, limit=min(200, limit - len(lines)),
+            page = client.read_logs(log_filter=log_filter, limit=min(200, limit - len(lines)),
                                           offset=len(lines), sort=LogSort.TIMESTAMP_ASC)
             lines += page
             if len(page) < 200:
