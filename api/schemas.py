@@ -46,6 +46,7 @@ class RunPublic(BaseModel):
     error: dict[str, Any] | None = None
     nodes: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict, description="UI pages of this run: `prefect_flow_run`.")
 
 
 class ExecuteRequest(BaseModel):

@@ -61,11 +61,13 @@ class NodeOutcome:
 class RunContext:
     """Everything node tasks share within one run (a plain class: Prefect does not walk into it)."""
 
-    def __init__(self, plan: Plan, store: ObjectStore, recorder: RunRecorder, use_cache: bool):
+    def __init__(self, plan: Plan, store: ObjectStore, recorder: RunRecorder, use_cache: bool,
+                 workflow_id: str | None = None):
         self.plan, self.store, self.recorder, self.use_cache = plan, store, recorder, use_cache
         self.settings = get_settings()
+        workflow_id = workflow_id or str(plan.spec.model_extra.get("id", ""))
         self.tracker = RunTracker(self.settings, plan.spec.name, {
-            "flowza.workflow_name": plan.spec.name, "flowza.workflow_id": str(plan.spec.model_extra.get("id", "")),
+            "flowza.workflow_name": plan.spec.name, "flowza.workflow_id": workflow_id,
             "flowza.run_id": recorder.run_id, "prefect.flow_run_id": str(recorder.record.get("flow_run_id", ""))})
         self.outputs = OutputStore(store, on_model_loaded=self.tracker.remember_model)
         metric_nodes = [n for n in plan.order if "metrics" in plan.defs[n].outputs.values()]
@@ -219,7 +221,7 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
                  workflow_id: str | None = None) -> dict:
     """Validate a Flowza workflow and run it: one task per node, independent branches concurrently.
 
-    ``workflow_id`` names the saved workflow the run belongs to (used by the worker's bookkeeping).
+    ``workflow_id`` names the saved workflow the run belongs to (the worker's bookkeeping, MLflow's lineage).
     """
     plan = compile_plan(workflow)
     store = open_default_store()
@@ -228,7 +230,7 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
                            {n: plan.defs[n].type for n in plan.order}, store)
     recorder.record["flow_run_id"] = str(current_flow_run.id)
     recorder.started_run()
-    run = RunContext(plan, store, recorder, use_cache)
+    run = RunContext(plan, store, recorder, use_cache, workflow_id)
     try:
         futures = {}
         for node_id in plan.order:

@@ -189,4 +189,11 @@ def to_public(run: Run) -> RunPublic:
         progress=Progress(done=done, total=total, percent=round(100 * done / total, 1) if total else 0.0),
         flow_run_id=run.flow_run_id, mlflow_run_id=record.get("mlflow_run_id"), created_at=run.created_at,
         started_at=run.started_at, finished_at=run.finished_at, error=run.error,
-        nodes=record.get("nodes", {}), metrics=record.get("metrics", {}))
+        nodes=record.get("nodes", {}), metrics=record.get("metrics", {}), links=_links(run))
+
+
+def _links(run: Run) -> dict[str, str]:
+    from prefect.settings import PREFECT_UI_URL
+
+    ui = PREFECT_UI_URL.value()  # derived from PREFECT_API_URL unless set
+    return {"prefect_flow_run": f"{ui.rstrip('/')}/runs/flow-run/{run.flow_run_id}"} if ui and run.flow_run_id else {}

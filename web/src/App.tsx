@@ -38,7 +38,7 @@ export function App() {
                 aria-expanded={runPanelOpen}
                 onClick={() => setRunPanelOpen(!runPanelOpen)}
               >
-                <span className="chevron" aria-hidden>{runPanelOpen ? "▾" : "▸"}</span> Run
+                <span className="chevron" aria-hidden>{runPanelOpen ? "▾" : "▸"}</span> Run panel
               </button>
               {runPanelOpen && (
                 <div className="bottom-panel-body">

@@ -1,0 +1,83 @@
+// The model registry page: registered models on the left, the chosen model's versions, metrics and aliases on
+// the right.
+import { useCallback, useEffect, useState } from "react";
+import { api, errorMessage, unwrap } from "../api/client";
+import { Icon } from "../ui/Icon";
+import { RunIcon } from "../runs/RunIcon";
+import { ModelDetailView } from "./ModelDetailView";
+import { ModelList } from "./ModelList";
+import type { ModelSummary } from "./modelTypes";
+import "../results/results.css";
+import "./models.css";
+
+export function ModelsView({ onClose }: { onClose: () => void }) {
+  const [models, setModels] = useState<ModelSummary[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [reload, setReload] = useState(0);
+
+  const load = useCallback(async () => {
+    try {
+      const found = unwrap(await api.GET("/api/models/"));
+      setModels(found);
+      setError(null);
+      setChosen((current) => (current && found.some((m) => m.name === current) ? current : found[0]?.name ?? null));
+    } catch (e) {
+      setError(errorMessage(e));
+      setModels([]);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load, reload]);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => event.key === "Escape" && onClose();
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onClose]);
+
+  return (
+    <div className="models-view">
+      <header className="models-header">
+        <Icon name="models" size={20} />
+        <div className="models-heading">
+          <h1>Model registry</h1>
+          <p>Models registered by <strong>Register model</strong> nodes: versions, their metrics, and aliases that promote them.</p>
+        </div>
+        <button type="button" className="btn btn-ghost" onClick={() => setReload((n) => n + 1)}>
+          <RunIcon name="refresh" size={14} /> Refresh
+        </button>
+        <button type="button" className="btn" onClick={onClose}>
+          <Icon name="close" size={14} /> Close
+        </button>
+      </header>
+      {error ? (
+        <div className="models-error" role="alert">
+          <Icon name="alert" size={16} />
+          <div>
+            <strong>The registry could not be read.</strong>
+            <p>{error}</p>
+          </div>
+        </div>
+      ) : models === null ? (
+        <p className="models-loading"><span className="spinner" /> Loading models…</p>
+      ) : models.length === 0 ? (
+        <div className="models-empty">
+          <Icon name="models" size={32} />
+          <h2>No registered models yet</h2>
+          <p>
+            Add a <strong>Register model</strong> node after a training node, give the model a name, and run the
+            workflow. Each run that changes the model adds a version here.
+          </p>
+        </div>
+      ) : (
+        <div className="models-body">
+          <ModelList models={models} chosen={chosen} onChoose={setChosen} />
+          {chosen && <ModelDetailView key={`${chosen}:${reload}`} name={chosen} onChanged={() => void load()} />}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,122 @@
+// The workflow's runs, newest first: status, when, how long, nodes; click one to show its states and results.
+import { useEffect } from "react";
+import { useEditor } from "../state/editor";
+import { Icon } from "../ui/Icon";
+import { formatDuration, formatWhen, secondsBetween, shortId } from "./format";
+import { runDisplayStatus } from "./nodeStatus";
+import { mlflowRunLink, prefectRunLink } from "./links";
+import { RunIcon } from "./RunIcon";
+import { StatusBadge } from "./StatusBadge";
+import { useRuns } from "./runStore";
+import type { Run } from "./runTypes";
+
+export function RunHistory() {
+  const workflowId = useEditor((s) => s.workflowId);
+  const history = useRuns((s) => s.history);
+  const loading = useRuns((s) => s.historyLoading);
+  const error = useRuns((s) => s.historyError);
+  const shownId = useRuns((s) => s.run?.run_id);
+  const load = useRuns((s) => s.loadHistory);
+  const show = useRuns((s) => s.show);
+
+  useEffect(() => {
+    void load();
+  }, [load, workflowId]);
+
+  if (!workflowId) {
+    return <p className="panel-empty">Save or run the workflow to keep a history of its runs.</p>;
+  }
+  return (
+    <div className="run-history">
+      <div className="panel-toolbar">
+        <span className="panel-toolbar-note">
+          {history.length ? `${history.length} run${history.length === 1 ? "" : "s"} of this workflow, newest first` : ""}
+        </span>
+        <button type="button" className="btn btn-ghost btn-sm" onClick={() => void load()} disabled={loading}>
+          <RunIcon name="refresh" size={13} /> Refresh
+        </button>
+      </div>
+      {error && (
+        <p className="panel-error">
+          <Icon name="alert" size={14} /> {error}
+        </p>
+      )}
+      {!error && history.length === 0 && !loading && (
+        <p className="panel-empty">This workflow has not run yet. Click Run in the top bar.</p>
+      )}
+      {history.length > 0 && (
+        <div className="history-scroll">
+          <table className="history-table">
+            <thead>
+              <tr>
+                <th scope="col">Status</th>
+                <th scope="col">Run</th>
+                <th scope="col">Version</th>
+                <th scope="col">Started</th>
+                <th scope="col">Duration</th>
+                <th scope="col">Nodes</th>
+                <th scope="col">Links</th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.map((run) => (
+                <HistoryRow key={run.run_id} run={run} current={run.run_id === shownId} onShow={() => void show(run.run_id)} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function HistoryRow({ run, current, onShow }: { run: Run; current: boolean; onShow: () => void }) {
+  const nodes = Object.values(run.nodes ?? {});
+  const cached = nodes.filter((n) => n.cached).length;
+  const failed = nodes.filter((n) => n.status === "failed").length;
+  const prefect = prefectRunLink(run);
+  const mlflow = mlflowRunLink(run);
+  return (
+    <tr className={current ? "current" : undefined} onClick={onShow} data-testid={`run-row-${run.run_id}`}>
+      <td>
+        <StatusBadge status={runDisplayStatus(run)} />
+      </td>
+      <td>
+        <button
+          type="button"
+          className="text-btn mono"
+          aria-label={`Show run ${shortId(run.run_id)}`}
+          aria-current={current || undefined}
+          title={run.run_id}
+          onClick={(e) => {
+            e.stopPropagation();
+            onShow();
+          }}
+        >
+          {shortId(run.run_id)}
+        </button>
+        {current && <span className="shown-tag">shown</span>}
+      </td>
+      <td>v{run.workflow_version}</td>
+      <td title={run.started_at ?? run.created_at}>{formatWhen(run.started_at ?? run.created_at)}</td>
+      <td>{run.started_at ? formatDuration(secondsBetween(run.started_at, run.finished_at)) : "—"}</td>
+      <td>
+        {run.progress.done}/{run.progress.total}
+        {cached > 0 && <span className="muted"> · {cached} cached</span>}
+        {failed > 0 && <span className="text-failed"> · {failed} failed</span>}
+      </td>
+      <td className="links-cell" onClick={(e) => e.stopPropagation()}>
+        {prefect && (
+          <a className="ext-link" href={prefect} target="_blank" rel="noreferrer">
+            Prefect <RunIcon name="external" size={12} />
+          </a>
+        )}
+        {mlflow && (
+          <a className="ext-link" href={mlflow} target="_blank" rel="noreferrer">
+            MLflow <RunIcon name="external" size={12} />
+          </a>
+        )}
+      </td>
+    </tr>
+  );
+}
