@@ -69,6 +69,9 @@ async def serve(work_pool: str = WORK_POOL, limit: int | None = None, poll_secon
     with temporary_settings(updates={PREFECT_WORKER_QUERY_SECONDS: poll_seconds}):
         async with FlowzaWorker(work_pool_name=work_pool, limit=limit, prefetch_seconds=0) as worker:
             await apply_deployment(work_pool)
+            from nodes.catalog import discover
+
+            discover()  # import every node's libraries now, not during the first run
             await worker.start()
 
 

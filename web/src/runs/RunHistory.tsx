@@ -4,7 +4,7 @@ import { useEditor } from "../state/editor";
 import { Icon } from "../ui/Icon";
 import { formatDuration, formatWhen, secondsBetween, shortId } from "./format";
 import { runDisplayStatus } from "./nodeStatus";
-import { mlflowRunLink, prefectRunLink } from "./links";
+import { RunLinks } from "./RunLinks";
 import { RunIcon } from "./RunIcon";
 import { StatusBadge } from "./StatusBadge";
 import { useRuns } from "./runStore";
@@ -74,8 +74,6 @@ function HistoryRow({ run, current, onShow }: { run: Run; current: boolean; onSh
   const nodes = Object.values(run.nodes ?? {});
   const cached = nodes.filter((n) => n.cached).length;
   const failed = nodes.filter((n) => n.status === "failed").length;
-  const prefect = prefectRunLink(run);
-  const mlflow = mlflowRunLink(run);
   return (
     <tr className={current ? "current" : undefined} onClick={onShow} data-testid={`run-row-${run.run_id}`}>
       <td>
@@ -106,16 +104,7 @@ function HistoryRow({ run, current, onShow }: { run: Run; current: boolean; onSh
         {failed > 0 && <span className="text-failed"> · {failed} failed</span>}
       </td>
       <td className="links-cell" onClick={(e) => e.stopPropagation()}>
-        {prefect && (
-          <a className="ext-link" href={prefect} target="_blank" rel="noreferrer">
-            Prefect <RunIcon name="external" size={12} />
-          </a>
-        )}
-        {mlflow && (
-          <a className="ext-link" href={mlflow} target="_blank" rel="noreferrer">
-            MLflow <RunIcon name="external" size={12} />
-          </a>
-        )}
+        <RunLinks run={run} />
       </td>
     </tr>
   );

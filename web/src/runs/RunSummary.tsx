@@ -1,8 +1,7 @@
 // The shown run in one line, right of the panel's tabs: id, version, status, duration, Prefect and MLflow links.
 import { formatDuration, secondsBetween, shortId } from "./format";
 import { runDisplayStatus } from "./nodeStatus";
-import { mlflowRunLink, prefectRunLink } from "./links";
-import { RunIcon } from "./RunIcon";
+import { RunLinks } from "./RunLinks";
 import { StatusBadge } from "./StatusBadge";
 import { useRuns } from "./runStore";
 
@@ -10,8 +9,6 @@ export function RunSummary() {
   const run = useRuns((s) => s.run);
   const connection = useRuns((s) => s.connection);
   if (!run) return null;
-  const prefect = prefectRunLink(run);
-  const mlflow = mlflowRunLink(run);
   const took = secondsBetween(run.started_at, run.finished_at);
 
   return (
@@ -22,16 +19,7 @@ export function RunSummary() {
         {run.started_at && ` · ${formatDuration(took)}`}
       </span>
       {connection === "polling" && <span className="run-summary-note" title="The live connection dropped">polling</span>}
-      {prefect && (
-        <a className="ext-link" href={prefect} target="_blank" rel="noreferrer">
-          Prefect <RunIcon name="external" size={12} />
-        </a>
-      )}
-      {mlflow && (
-        <a className="ext-link" href={mlflow} target="_blank" rel="noreferrer">
-          MLflow <RunIcon name="external" size={12} />
-        </a>
-      )}
+      <RunLinks run={run} />
     </div>
   );
 }
