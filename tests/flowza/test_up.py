@@ -132,13 +132,17 @@ def test_prefect_yaml_declares_the_run_workflow_deployment():
 
     raw = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     [deployment] = [d for d in raw["deployments"] if d["name"] == DEPLOYMENT]
-    assert deployment["entrypoint"] == "flows/engine.py:run_workflow"
+    assert deployment["entrypoint"] == "flows.engine.run_workflow"  # a module path, as apply_deployment uses
     assert deployment["work_pool"]["name"] == WORK_POOL
     assert deployment["enforce_parameter_schema"] is True
     assert deployment["work_pool"] is raw["definitions"]["work_pools"]["flowza_pool"]  # shared through an anchor
     assert raw["pull"] == [{"prefect.deployments.steps.set_working_directory": {"directory": "."}}]
-    module, _, name = deployment["entrypoint"].partition(":")
-    assert (ROOT / module).is_file() and f"def {name}(" in (ROOT / module).read_text()
+    import importlib
+
+    from flows.engine import run_workflow
+
+    module, _, name = deployment["entrypoint"].rpartition(".")
+    assert getattr(importlib.import_module(module), name) is run_workflow
     PrefectYamlModel.model_validate(raw)  # what `prefect deploy` loads
 
 
