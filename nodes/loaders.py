@@ -25,7 +25,8 @@ class CsvLoaderParams(Params):
 
     file_path: str | None = Field(None, title="File path",
                                   description="CSV path, relative to the data directory (FLOWZA_DATA_DIR).")
-    dataset_id: str | None = Field(None, title="Dataset", description="An uploaded dataset, instead of a path.")
+    dataset_id: str | None = Field(None, title="Dataset", description="An uploaded dataset, instead of a path.",
+                                   json_schema_extra={"dataset_ref": True})
     separator: str = Field(",", min_length=1, max_length=4, title="Separator", json_schema_extra={"advanced": True})
     encoding: str = Field("utf-8", title="Encoding", json_schema_extra={"advanced": True})
 

@@ -22,6 +22,8 @@ export type ParamSchema = {
   maxLength?: number;
   advanced?: boolean;
   column_of?: string;
+  /** The value is the id of an uploaded dataset (`GET /api/datasets/`). */
+  dataset_ref?: boolean;
   role?: string;
   $ref?: string;
 };

@@ -3,6 +3,7 @@ import type { ColumnInfo, ParamSchema, Problem } from "../api/types";
 import { BooleanInput } from "./fields/BooleanInput";
 import { Checklist } from "./fields/Checklist";
 import { ColumnSelect } from "./fields/ColumnSelect";
+import { DatasetSelect } from "./fields/DatasetSelect";
 import { EnumSelect } from "./fields/EnumSelect";
 import { FlexibleInput } from "./fields/FlexibleInput";
 import { ListInput } from "./fields/ListInput";
@@ -78,6 +79,8 @@ export function ParameterField({
     input = (
       <ColumnSelect {...common} columns={available ?? []} loading={!available} value={value as string | undefined} onChange={onChange} />
     );
+  } else if (schema.dataset_ref) {
+    input = <DatasetSelect {...common} value={value as string | undefined} onChange={onChange} />;
   } else if (schema.enum) {
     input = <EnumSelect {...common} value={value} onChange={onChange} />;
   } else if (schema.type === "number" || schema.type === "integer") {
