@@ -27,7 +27,7 @@ import "./canvas.css";
 
 const NODE_TYPES = { flowza: FlowzaNode };
 const DEFAULT_EDGE_OPTIONS = { interactionWidth: 16 };
-const FIT_OPTIONS = { padding: 0.07, maxZoom: 1.1, minZoom: 0.3 };
+const FIT_OPTIONS = { padding: 0.12, maxZoom: 1.1, minZoom: 0.3 };  // room for the toolbar and mini-map
 
 export function Canvas() {
   const nodes = useEditor((s) => s.nodes);
