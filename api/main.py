@@ -11,7 +11,7 @@ configure_prefect()
 
 from fastapi import FastAPI  # noqa: E402
 
-from api import errors  # noqa: E402
+from api import errors, rate_limit  # noqa: E402
 from api.db.session import upgrade  # noqa: E402
 from api.routes import (auth, catalog, datasets, editor, health, live, models, runs, schedules,  # noqa: E402
                         sharing, tasks, versions, workflow_parts, workflows)
@@ -30,6 +30,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Flowza", version="0.1.0", lifespan=lifespan,
                   description="Build, run and track ML workflows: Prefect runs them, MLflow keeps the models.")
     errors.install(app)
+    rate_limit.install(app)
     for module in (editor, health, auth, catalog, tasks, workflows, workflow_parts, versions, sharing, schedules, runs, live,
                    datasets, models):
         app.include_router(module.router)

@@ -54,7 +54,9 @@ class SlidingWindow:
             return 0.0
 
 
-_runs = SlidingWindow()
+def install(app) -> None:
+    """Give the app its own window (one per app, so each test's app starts from zero)."""
+    app.state.run_submissions = SlidingWindow()
 
 
 def limit_run_submissions(request: Request, user: CurrentUser) -> None:
@@ -63,7 +65,7 @@ def limit_run_submissions(request: Request, user: CurrentUser) -> None:
     keys = [f"ip:{request.client.host if request.client else 'unknown'}"]
     if user is not None:
         keys.append(f"user:{user.id}")
-    wait = _runs.hit(keys, limit)
+    wait = request.app.state.run_submissions.hit(keys, limit)
     if wait:
         retry = max(1, math.ceil(wait))
         raise RateLimited(f"too many runs submitted: at most {limit} a minute (FLOWZA_RUNS_PER_MINUTE); "

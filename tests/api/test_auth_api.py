@@ -138,12 +138,10 @@ def test_runs_are_isolated_between_users(multi_user):
 
 
 def test_run_submissions_are_rate_limited_with_retry_after(client, monkeypatch):
-    from api import rate_limit
     from flowza.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_RUNS_PER_MINUTE", "2")
     get_settings.cache_clear()
-    monkeypatch.setattr(rate_limit, "_runs", rate_limit.SlidingWindow())  # a fresh window for this test
     invalid = {"nodes": [{"id": "x", "type": "no_such_node"}], "connections": []}
     assert [client.post("/api/workflows/run", json=invalid).status_code for _ in range(2)] == [422, 422]
     limited = client.post("/api/workflows/run", json=invalid)
