@@ -66,7 +66,12 @@ async def submit(run_id: str) -> None:
             log.exception("submitting run %s failed", run_id)
             await anyio.to_thread.run_sync(_failed_submission, run_id, str(exc))
             return
-    await anyio.to_thread.run_sync(_submitted, run_id, flow_run_id)
+    if await anyio.to_thread.run_sync(_submitted, run_id, flow_run_id) == "cancelled":
+        from prefect.client.orchestration import get_client
+        from prefect.states import Cancelling
+
+        async with get_client() as client:  # cancelled during its submission: stop it in Prefect too
+            await client.set_flow_run_state(flow_run_id, Cancelling(message="cancelled from Flowza"), force=True)
 
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
@@ -95,14 +100,18 @@ def _pending(run_id: str) -> dict | None:
                 "use_cache": run.use_cache, "workflow_id": run.workflow_id}
 
 
-def _submitted(run_id: str, flow_run_id: str) -> None:
+def _submitted(run_id: str, flow_run_id: str) -> str:
+    """Record the flow run id (the worker may have already); returns the run's status."""
     with _sessions() as session:
         run = run_rows.get_run(session, run_id)
-        run.flow_run_id = run.flow_run_id or flow_run_id  # the worker may have recorded it already
+        run.flow_run_id = run.flow_run_id or flow_run_id
+        return run.status
 
 
 def _failed_submission(run_id: str, reason: str) -> None:
     with _sessions() as session:
+        if run_rows.get_run(session, run_id).status != "pending":
+            return  # cancelled meanwhile
         run_rows.update_run_status(session, run_id, "failed", error={
             "code": "PREFECT_UNAVAILABLE", "message": f"could not submit the run to Prefect ({reason}): are the "
                                                       f"Prefect server and the Flowza worker running (`flowza up`)?"})
