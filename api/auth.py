@@ -11,6 +11,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 import jwt
@@ -49,9 +50,12 @@ def verify_password(password: str, password_hash: str) -> bool:
 
 def secret_key(settings: Settings) -> str:
     """FLOWZA_SECRET_KEY, or a random key created once and kept (mode 0600) under FLOWZA_HOME."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = settings.home_dir / "secret_key"
+    return settings.secret_key or _stored_key(settings.home_dir / "secret_key")
+
+
+@lru_cache
+def _stored_key(path: Path) -> str:
+    """Read once per process (every request checks a token), created on first use."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")

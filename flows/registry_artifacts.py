@@ -1,4 +1,4 @@
-"""What flows/registry.py does not tell: model timestamps, version status, a version's run and its files."""
+"""A model version's run artifacts (plots, metrics files): listed, and downloaded one at a time."""
 
 from __future__ import annotations
 
@@ -17,40 +17,6 @@ class InvalidArtifactPath(FlowzaError):
 
 class ArtifactNotFound(FlowzaError):
     code = "FILE_NOT_FOUND"
-
-
-def model_facts(name: str | None = None) -> dict[str, dict]:
-    """Description and created/updated times (epoch ms) of every model, or of the one named."""
-    client = _client()
-    models = ([_call(client.get_registered_model, name, what=f"model '{name}'")] if name is not None
-              else client.search_registered_models(max_results=1000))
-    return {m.name: {"description": m.description or "", "created_at": m.creation_timestamp,
-                     "updated_at": m.last_updated_timestamp} for m in models}
-
-
-def version_states(name: str) -> dict[int, str]:
-    """Each version's registry status (READY, PENDING_REGISTRATION, FAILED_REGISTRATION)."""
-    return {int(mv.version): mv.status for mv in _client().search_model_versions(f"name = '{name}'")}
-
-
-def describe_version(name: str, version: int) -> dict:
-    """One version with its aliases, its run's metrics, params and status, and lineage tags."""
-    client = _client()
-    what = f"model '{name}' version {version}"
-    mv = _call(client.get_model_version, name, str(version), what=what)
-    model = _call(client.get_registered_model, name, what=f"model '{name}'")
-    run = client.get_run(mv.run_id) if mv.run_id else None
-    tags = dict(run.data.tags) if run else {}
-    return {
-        "name": name, "version": int(mv.version), "status": mv.status, "description": mv.description or "",
-        "source": mv.source, "run_id": mv.run_id, "created_at": mv.creation_timestamp,
-        "updated_at": mv.last_updated_timestamp,
-        "aliases": sorted(a for a, v in (model.aliases or {}).items() if int(v) == int(mv.version)),
-        "experiment_id": run.info.experiment_id if run else None, "run_status": run.info.status if run else None,
-        "metrics": dict(run.data.metrics) if run else {}, "params": dict(run.data.params) if run else {},
-        # Same shape as flows.registry.list_versions: the run's lineage tags, then the version's own.
-        "lineage": {k: v for k, v in tags.items() if k.startswith(("flowza.", "prefect."))} | dict(mv.tags or {}),
-    }
 
 
 def _run_of(name: str, version: int) -> str:

@@ -191,8 +191,8 @@ def _links(session, user, name: str, v: dict) -> dict[str, str]:
     return links
 
 
-def _summary(session, user, name: str, v: dict, status: str | None) -> dict:
-    return {"version": v["version"], "aliases": v["aliases"], "status": status, "created_at": _when(v["created_at"]),
+def _summary(session, user, name: str, v: dict) -> dict:
+    return {"version": v["version"], "aliases": v["aliases"], "status": v["status"], "created_at": _when(v["created_at"]),
             "run_id": v["run_id"], "metrics": v["metrics"], "lineage": _lineage(v["lineage"]),
             "links": _links(session, user, name, v)}
 
@@ -200,27 +200,25 @@ def _summary(session, user, name: str, v: dict, status: str | None) -> dict:
 # --- routes ----------------------------------------------------------------------------------------------
 @router.get("/", summary="Registered models with their latest version and aliases")
 def list_models(user: CurrentUser) -> list[ModelSummary]:
-    facts = registry_artifacts.model_facts()
-    return [ModelSummary(**m, created_at=_when(facts.get(m["name"], {}).get("created_at")),
-                         updated_at=_when(facts.get(m["name"], {}).get("updated_at")))
+    return [ModelSummary(**m | {"created_at": _when(m["created_at"]), "updated_at": _when(m["updated_at"])})
             for m in registry.list_models()]
 
 
 @router.get("/{name}", summary="One model with its versions (newest first), metrics, lineage and links")
 def get_model(session: SessionDep, user: CurrentUser, name: str) -> ModelDetail:
-    versions = registry.list_versions(name)
-    facts, states = registry_artifacts.model_facts(name)[name], registry_artifacts.version_states(name)
+    model = registry.get_model(name)
+    versions = model["versions"]
     return ModelDetail(
-        name=name, description=facts["description"], latest_version=versions[0]["version"] if versions else None,
+        name=name, description=model["description"], latest_version=versions[0]["version"] if versions else None,
         aliases={a: v["version"] for v in versions for a in v["aliases"]},
-        created_at=_when(facts["created_at"]), updated_at=_when(facts["updated_at"]),
-        versions=[_summary(session, user, name, v, states.get(v["version"])) for v in versions])
+        created_at=_when(model["created_at"]), updated_at=_when(model["updated_at"]),
+        versions=[_summary(session, user, name, v) for v in versions])
 
 
 @router.get("/{name}/versions/{version}", summary="One version in detail, with its run's metrics and params")
 def get_version(session: SessionDep, user: CurrentUser, name: str, version: Version) -> VersionDetail:
-    v = registry_artifacts.describe_version(name, version)
-    return VersionDetail(**_summary(session, user, name, v, v["status"]), name=name, description=v["description"],
+    v = registry.describe_version(name, version)
+    return VersionDetail(**_summary(session, user, name, v), name=name, description=v["description"],
                          source=v["source"], updated_at=_when(v["updated_at"]), run_status=v["run_status"],
                          params=v["params"])
 

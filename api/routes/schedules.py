@@ -96,7 +96,7 @@ async def list_schedules(session: SessionDep, user: CurrentUser, workflow_id: st
 async def create_schedule(session: SessionDep, user: CurrentUser, workflow_id: str,
                           body: ScheduleCreate) -> SchedulePublic:
     workflow = access.workflow(session, user, workflow_id, "edit", for_update=True)
-    row, timezone = await schedules.add_schedule(session, workflow, cron=body.cron, active=body.active,
+    row, timezone = await schedules.add_schedule(session, workflow, user, cron=body.cron, active=body.active,
                                                  interval_seconds=body.interval_seconds, timezone=body.timezone)
     return _public(row, timezone)
 
@@ -105,7 +105,7 @@ async def create_schedule(session: SessionDep, user: CurrentUser, workflow_id: s
 async def update_schedule(session: SessionDep, user: CurrentUser, workflow_id: str, schedule_id: str,
                           body: ScheduleUpdate) -> SchedulePublic:
     workflow = access.workflow(session, user, workflow_id, "edit", for_update=True)
-    return _public(*await schedules.set_active(session, workflow, schedule_id, body.active))
+    return _public(*await schedules.set_active(session, workflow, user, schedule_id, body.active))
 
 
 @router.delete("/{workflow_id}/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT,

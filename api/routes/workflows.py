@@ -50,10 +50,8 @@ def create_workflow(session: SessionDep, user: CurrentUser, workflow: WorkflowSp
              dependencies=[SubmitsRun])
 def create_and_run(session: SessionDep, user: CurrentUser, workflow: WorkflowSpec, background: BackgroundTasks,
                    use_cache: bool = True) -> RunCreated:
-    definition = workflow.to_json_dict()
-    runs.check_runnable(session, user, definition)  # refused before anything is saved
-    saved = rows.create_workflow(session, user_id(user), definition)
-    run = runs.start_run(session, saved, user=user, use_cache=use_cache)
+    saved = rows.create_workflow(session, user_id(user), workflow.to_json_dict())
+    run = runs.start_run(session, saved, user=user, use_cache=use_cache)  # a refusal rolls the save back
     background.add_task(runs.submit, run.id)  # after the 202: Prefect may take a while under load
     return RunCreated(workflow_id=saved.id, run_id=run.id, status=run.status, flow_run_id=run.flow_run_id)
 

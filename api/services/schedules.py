@@ -13,10 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.errors import NotFound
-from api.db.models import Schedule, Workflow
+from api.db.models import Schedule, User, Workflow
 from api.db.workflows import get_version
-from api.services.runs import PrefectUnavailable
-from flows.validation import compile_plan
+from api.services.runs import PrefectUnavailable, check_runnable
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +43,11 @@ async def timezones(workflow_id: str) -> dict[str, str | None]:
         raise _unavailable("read", exc) from exc
 
 
-async def add_schedule(session: Session, workflow: Workflow, *, cron: str | None, interval_seconds: int | None,
-                       timezone: str | None, active: bool) -> tuple[Schedule, str | None]:
+async def add_schedule(session: Session, workflow: Workflow, user: User | None, *, cron: str | None,
+                       interval_seconds: int | None, timezone: str | None, active: bool) -> tuple[Schedule, str | None]:
     """The new schedule and its timezone."""
     if active:
-        _check_runnable(session, workflow)
+        _check_runnable(session, workflow, user)
     row = Schedule(workflow_id=workflow.id, cron=cron, interval_seconds=interval_seconds, active=active)
     session.add(row)
     session.flush()
@@ -56,12 +55,12 @@ async def add_schedule(session: Session, workflow: Workflow, *, cron: str | None
     return row, held.get(row.id)
 
 
-async def set_active(session: Session, workflow: Workflow, schedule_id: str,
+async def set_active(session: Session, workflow: Workflow, user: User | None, schedule_id: str,
                      active: bool) -> tuple[Schedule, str | None]:
     """Pause or resume a schedule; returns it and its timezone."""
     row = get_schedule(session, workflow.id, schedule_id)
     if active and not row.active:
-        _check_runnable(session, workflow)
+        _check_runnable(session, workflow, user)
     row.active = active
     session.flush()
     held = await _mirror(session, workflow)
@@ -107,9 +106,9 @@ async def _mirror(session: Session, workflow: Workflow,
     return held
 
 
-def _check_runnable(session: Session, workflow: Workflow) -> None:
-    """Scheduling a draft would only produce failed runs: refuse it (422 listing every problem)."""
-    compile_plan(get_version(session, workflow.id, workflow.current_version).definition)
+def _check_runnable(session: Session, workflow: Workflow, user: User | None) -> None:
+    """Scheduling a draft would only produce failed runs, and another user's dataset is not theirs to read."""
+    check_runnable(session, user, get_version(session, workflow.id, workflow.current_version).definition)
 
 
 def _unavailable(verb: str, exc: Exception) -> PrefectUnavailable:

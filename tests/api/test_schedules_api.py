@@ -208,3 +208,16 @@ def schedule_runs_now(deployment_id) -> None:
     # Plain httpx: Prefect's client would retry a server error for a minute.
     httpx.post(f"{PREFECT_API_URL.value()}/deployments/{deployment_id}/schedule", json={"max_runs": 1},
                timeout=30).raise_for_status()
+
+
+def test_a_schedule_cannot_read_another_users_dataset(multi_user):
+    ada, bob = multi_user("ada@example.com"), multi_user("bob@example.com")
+    csv = (ROOT / "examples" / "data" / "titanic.csv").read_bytes()
+    dataset = ada.post("/api/upload", files={"file": ("titanic.csv", csv, "text/csv")}).json()
+    workflow = {"name": "borrowed", "nodes": [dataset["loader"] | {"id": "load"},
+                                              {"id": "clean", "type": "drop_nulls"}],
+                "connections": [{"source": "load", "target": "clean"}]}
+    workflow_id = bob.post("/api/workflows/", json=workflow).json()["id"]
+    refused = bob.post(f"/api/workflows/{workflow_id}/schedules", json={"interval_seconds": 60})
+    assert refused.status_code == 404 and refused.json()["code"] == "NOT_FOUND"
+    assert bob.get(f"/api/workflows/{workflow_id}/schedules").json() == []
