@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import logging
 import os
+import threading
 
 import anyio
 from prefect.client.schemas.objects import FlowRun
@@ -23,6 +24,14 @@ from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker
 from deployments.runs import WORK_POOL, apply_deployment
 
 log = logging.getLogger(__name__)
+_active = {"runs": 0}
+_active_lock = threading.Lock()
+
+
+def active_runs() -> int:
+    """Flow runs this process is running now, bookkeeping included."""
+    with _active_lock:
+        return _active["runs"]
 
 
 class FlowzaWorkerResult(BaseWorkerResult):
@@ -51,13 +60,19 @@ def run_in_process(flow_run: FlowRun) -> int:
     from deployments import metadata
     from flows.engine import run_workflow, without_heartbeats
 
-    parameters = metadata.claim(flow_run)
-    state = None
+    with _active_lock:
+        _active["runs"] += 1
     try:
-        with without_heartbeats():
-            state = run_flow(run_workflow, flow_run=flow_run, parameters=parameters, return_type="state")
+        parameters = metadata.claim(flow_run)
+        state = None
+        try:
+            with without_heartbeats():
+                state = run_flow(run_workflow, flow_run=flow_run, parameters=parameters, return_type="state")
+        finally:
+            metadata.settle(parameters["run_id"], state.message if state else "the worker stopped during the run")
     finally:
-        metadata.settle(parameters["run_id"], state.message if state else "the worker stopped during the run")
+        with _active_lock:
+            _active["runs"] -= 1
     log.info("flow run %s ended %s", flow_run.id, state.type.value)
     return 0
 

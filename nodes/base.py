@@ -38,6 +38,12 @@ class NodeContext:
     max_dataset_mb: float = 2048
     sample_rows: int | None = None  # set when only a preview is wanted: loaders read at most this many rows
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("nodes"))
+    warnings: list[dict] = field(default_factory=list)  # what ``warn`` reported, for the run record and the editor
+
+    def warn(self, code: str, message: str, fix: dict[str, Any] | None = None) -> None:
+        """Report a likely problem that does not stop the node; ``fix`` is parameter values that would solve it."""
+        self.logger.warning("%s", message)
+        self.warnings.append({"code": code, "message": message, **({"fix": fix} if fix else {})})
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def postgres_database():
 
 
 @pytest.fixture(scope="session")
-def flowza_worker(prefect_api_url):
+def worker_thread(prefect_api_url):
     """Flowza's Prefect worker, serving the work pool from a thread of this process."""
     import asyncio
     import threading
@@ -177,3 +177,38 @@ def flowza_worker(prefect_api_url):
     yield
     loop.call_soon_threadsafe(holder["task"].cancel)
     thread.join(timeout=15)
+
+
+@pytest.fixture
+def flowza_worker(worker_thread):
+    """The worker, for one test: runs the test left behind are stopped before the next test starts.
+
+    The worker reads settings (FLOWZA_HOME, the databases) when a run starts and ends; a run
+    outliving its test would write into the next test's fresh home while that test sets it up.
+    """
+    yield
+    _stop_leftover_runs(deadline_s=60)
+
+
+def _stop_leftover_runs(deadline_s: float) -> None:
+    import logging
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled, Cancelling
+
+    from deployments.worker import active_runs
+
+    unfinished = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+        any_=[StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED])))
+    with get_client(sync_client=True) as client:
+        for flow_run in client.read_flow_runs(flow_run_filter=unfinished):
+            state = Cancelling() if flow_run.state.is_running() else Cancelled(message="the test ended")
+            client.set_flow_run_state(flow_run.id, state, force=True)
+    end = time.monotonic() + deadline_s
+    while active_runs() and time.monotonic() < end:
+        time.sleep(0.1)
+    if active_runs():
+        logging.getLogger(__name__).warning("%d run(s) still running after their test ended", active_runs())
