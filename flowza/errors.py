@@ -57,6 +57,18 @@ class DatasetTooLarge(NodeError):
     code = "DATASET_TOO_LARGE"
 
 
+class InvalidData(NodeError):
+    """The table's values cannot be used as they are (infinite numbers, no features…)."""
+
+    code = "INVALID_DATA"
+
+
+class TrainingFailed(NodeError):
+    """The estimator refused the training table; the message says what it objected to."""
+
+    code = "TRAINING_FAILED"
+
+
 class NodeFailed(FlowzaError):
     """A node raised; wraps the cause with the node's id and type."""
 

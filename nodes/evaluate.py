@@ -13,6 +13,7 @@ from flowza.errors import InvalidParameter
 from nodes import plots
 from nodes.base import Params, node
 from nodes.columns import require_columns
+from nodes.names import unique_names
 from nodes.ports import Dataset, Metrics, Model
 
 MetricName = Literal["accuracy", "f1_score", "precision", "recall", "confusion_matrix", "roc_auc", "rmse", "mae", "r2"]
@@ -122,8 +123,9 @@ def evaluate(model: Model, test: Dataset, params: EvaluateParams) -> Evaluation:
             artifacts["residuals.png"] = plots.residuals_png(y, pred)
     importances = _importances(predictor)
     if importances is not None:
-        values["feature_importance"] = dict(zip(map(str, predictor.feature_columns), importances.tolist()))
+        # Keyed by the user's column names (the estimator only knows f0..fN), unique as JSON keys.
+        values["feature_importance"] = dict(zip(unique_names(predictor.feature_columns), importances.tolist()))
         if artifacts is not None:
-            artifacts["feature_importance.png"] = plots.feature_importance_png(predictor.feature_columns,
-                                                                               importances)
+            artifacts["feature_importance.png"] = plots.feature_importance_png(
+                [str(c) for c in predictor.feature_columns], importances)
     return Evaluation(Metrics(values, artifacts or {}), Dataset(predictions))

@@ -3,6 +3,9 @@
 Rows arrive in the loader's schema. Each step is applied as in training, except that
 row-dropping steps become checks: a row training would have dropped (a missing value
 where ``drop_nulls`` sat) gets a per-row error instead of silently vanishing.
+
+The artifact knows features by the user's column names; the estimator knows them by
+position (see ``nodes.names``), so any column name trains and scores.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from pandas.api import types as ptypes
 from sklearn.base import BaseEstimator
 
 from flowza.errors import NodeError
-from nodes.transforms import DropColumns, DropNulls, FilterRows
+from nodes.names import estimator_names
+from nodes.transforms import DropColumns, DropNulls, FilterRows, infinite_cells
 
 
 class UnscorableRows(NodeError, ValueError):
@@ -33,7 +37,7 @@ class FlowzaModel(BaseEstimator):
 
     def __init__(self, steps=(), estimator=None, input_dtypes=None, feature_columns=None, target=None,
                  task="classification", classes=None, label_encoded=False, handles_missing=False,
-                 example_rows=None):
+                 example_rows=None, estimator_columns=None):
         self.steps = steps
         self.estimator = estimator
         self.input_dtypes = input_dtypes  # raw column -> 'number' | 'bool' | 'text', as in training
@@ -44,13 +48,34 @@ class FlowzaModel(BaseEstimator):
         self.label_encoded = label_encoded
         self.handles_missing = handles_missing
         self.example_rows = example_rows  # a few raw training rows: the input example
+        # What the estimator calls ``feature_columns`` (None: the same names, for a hand-fitted estimator).
+        self.estimator_columns = estimator_columns
 
     @property
     def classes_(self):
         return np.asarray(self.classes)
 
+    def fit_estimator(self, features: pd.DataFrame, y) -> "FlowzaModel":
+        """Fit the estimator on ``features``, which become the ``feature_columns``."""
+        self.feature_columns = list(features.columns)
+        self.estimator_columns = estimator_names(len(self.feature_columns))
+        self.estimator.fit(self._estimator_input(features), y)
+        return self
+
+    def _estimator_input(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The features under the names the estimator was fitted on: used by fit and every predict."""
+        if self.estimator_columns is None:
+            return features
+        return features.set_axis(self.estimator_columns, axis=1)
+
     def _coerce(self, X: pd.DataFrame, errors: dict) -> pd.DataFrame:
         """Select the input columns; text in a column that was numeric in training is a row error."""
+        # JSON payloads name every column as text: "0" is column 0 of a model trained on integer names.
+        as_text = {str(c): c for c in self.input_dtypes
+                   if not isinstance(c, str) and str(c) not in self.input_dtypes}
+        if as_text:
+            X = X.rename(columns={c: as_text[c] for c in X.columns
+                                  if isinstance(c, str) and c in as_text and as_text[c] not in X.columns})
         missing = [c for c in self.input_dtypes if c not in X.columns]
         if missing:
             raise UnscorableRows({"*": f"missing column(s): {', '.join(map(str, missing))}"})
@@ -61,6 +86,10 @@ class FlowzaModel(BaseEstimator):
                 for row in X.index[converted.isna() & X[col].notna()]:
                     errors.setdefault(row, f"column '{col}': {X.at[row, col]!r} is not a number")
                 X[col] = converted
+        infinite = infinite_cells(X)  # scalers and estimators refuse them: name the row instead
+        for row in X.index[infinite.any(axis=1).to_numpy()]:
+            cols = ", ".join(str(c) for c in infinite.columns[infinite.loc[row].to_numpy()])
+            errors.setdefault(row, f"infinite value in {cols}")
         return X
 
     def transform_rows(self, X: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -90,10 +119,11 @@ class FlowzaModel(BaseEstimator):
         return X.drop(index=list(errors)), errors
 
     def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Raw rows to the estimator's input, or ``UnscorableRows``."""
         features, errors = self.transform_rows(X)
         if errors:
             raise UnscorableRows(errors)
-        return features
+        return self._estimator_input(features)
 
     def _decode(self, predictions) -> np.ndarray:
         if self.label_encoded:

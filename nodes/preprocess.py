@@ -77,7 +77,7 @@ class OneHotParams(Params):
         json_schema_extra={"advanced": True})
 
 
-@node(category="preprocessing")
+@node(category="preprocessing", version=2)  # OneHot names its columns at fit time
 def one_hot_encode(dataset: Dataset, params: OneHotParams, ctx: NodeContext) -> Dataset:
     """Replace categorical columns with one boolean column per category."""
     return dataset.apply(OneHot(columns=params.columns, drop_first=params.drop_first,
@@ -134,7 +134,7 @@ class PreprocessParams(Params):
                                        json_schema_extra={"column_of": "dataset"})
 
 
-@node(category="preprocessing")
+@node(category="preprocessing", version=2)  # OneHot names its columns at fit time
 def preprocess(dataset: Dataset, params: PreprocessParams, ctx: NodeContext) -> Dataset:
     """Common cleaning in one node: drop columns, drop nulls, one-hot encode, standardize."""
     protected = tuple(ctx.protected_columns)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Literal
 
 import numpy as np
@@ -9,12 +10,12 @@ import pandas as pd
 from pandas.api import types as ptypes
 from pydantic import Field
 
-from flowza.errors import InvalidParameter
+from flowza.errors import InvalidData, InvalidParameter, TrainingFailed
 from nodes.base import Params, node
 from nodes.columns import require_columns
 from nodes.model import FlowzaModel
 from nodes.ports import Dataset, Model
-from nodes.transforms import DropColumns
+from nodes.transforms import DropColumns, refuse_infinite
 
 Task = Literal["classification", "regression"]
 
@@ -54,6 +55,48 @@ def _never_read(steps) -> set:
     return dropped
 
 
+def _check_target(y: pd.Series, target) -> None:
+    """Refuse a target with gaps or infinite values."""
+    if y.isna().any():
+        raise InvalidParameter(f"target column '{target}' has {int(y.isna().sum())} missing value(s); "
+                               f"drop or impute them first", field="target_column")
+    if ptypes.is_float_dtype(y) and np.isinf(y.to_numpy(dtype="float64")).any():
+        raise InvalidData(f"target column '{target}' holds infinite values: drop those rows with filter_rows "
+                          f"or fix them at the source", field="target_column")
+
+
+def _check_features(X: pd.DataFrame, handles_missing: bool) -> None:
+    """Refuse, with what to do, features no estimator can learn from."""
+    if X.shape[1] == 0:
+        raise InvalidData("the training table has no feature columns besides the target")
+    repeated = X.columns[X.columns.duplicated()].unique()
+    if len(repeated):
+        raise InvalidData(f"column name(s) {', '.join(map(str, repeated[:8]))} appear more than once: rename or "
+                          f"drop the copies before training")
+    text = [str(c) for c in X.columns if not (ptypes.is_numeric_dtype(X[c]) or ptypes.is_bool_dtype(X[c]))]
+    if text:
+        raise InvalidParameter(f"text column(s) {', '.join(text[:8])} cannot be used as features: add "
+                               f"one_hot_encode or drop_columns before training")
+    if not handles_missing and X.isna().any().any():
+        gaps = [str(c) for c in X.columns[X.isna().any().to_numpy()]]
+        raise InvalidParameter(f"feature column(s) {', '.join(gaps[:8])} have missing values: add impute or "
+                               f"drop_nulls before training")
+    refuse_infinite(X, "feature")
+
+
+def _fit(predictor: FlowzaModel, X: pd.DataFrame, y) -> None:
+    """Fit the estimator; its objections to the data become a node error naming the estimator."""
+    try:
+        predictor.fit_estimator(X, y)
+    except (ValueError, TypeError) as exc:  # XGBoostError is a ValueError
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        # XGBoost prefixes its C++ source position: "[04:34:48] /src/data.cc:568: Check failed: valid: ..."
+        said = re.sub(r"^\[[\d:]+\] \S+:\d+: (Check failed: \w+: )?", "", first).strip().rstrip(".")[:300]
+        raise TrainingFailed(f"{type(predictor.estimator).__name__} cannot learn from the training rows ({said}); "
+                             f"check the feature and target values (numbers of a sensible size, enough rows per "
+                             f"class) and fix them upstream", details=str(exc)) from exc
+
+
 def fit_model(train: Dataset, params: TrainParams, make: Callable[[Task], object], *, task: str = "auto",
               only: Task | None = None, encode_labels: bool = False, handles_missing: bool = False) -> Model:
     """Fit ``make(task)`` on the training table and wrap it with the table's fitted steps."""
@@ -64,18 +107,9 @@ def fit_model(train: Dataset, params: TrainParams, make: Callable[[Task], object
     frame = train.frame
     require_columns(frame, [target], "target_column")
     y = frame[target]
-    if y.isna().any():
-        raise InvalidParameter(f"target column '{target}' has {int(y.isna().sum())} missing value(s); "
-                               f"drop or impute them first", field="target_column")
+    _check_target(y, target)
     X = frame.drop(columns=[target])
-    text = [str(c) for c in X.columns if not (ptypes.is_numeric_dtype(X[c]) or ptypes.is_bool_dtype(X[c]))]
-    if text:
-        raise InvalidParameter(f"text column(s) {', '.join(text[:8])} cannot be used as features: add "
-                               f"one_hot_encode or drop_columns before training")
-    if not handles_missing and X.isna().any().any():
-        gaps = [str(c) for c in X.columns[X.isna().any().to_numpy()]]
-        raise InvalidParameter(f"feature column(s) {', '.join(gaps[:8])} have missing values: add impute or "
-                               f"drop_nulls before training")
+    _check_features(X, handles_missing)
     task = infer_task(y) if task == "auto" else task
     if task == "regression" and not (ptypes.is_numeric_dtype(y) and not ptypes.is_bool_dtype(y)):
         raise InvalidParameter(f"regression needs a numeric target; '{target}' is {y.dtype}", field="task")
@@ -86,15 +120,14 @@ def fit_model(train: Dataset, params: TrainParams, make: Callable[[Task], object
     if classes is not None and len(classes) < 2:
         raise InvalidParameter(f"target '{target}' has a single class ({classes[0]!r}) in the training rows",
                                field="target_column")
-    estimator = make(task)
     y_fit = np.searchsorted(np.asarray(classes), y.to_numpy()) if encode_labels and classes else y
-    estimator.fit(X, y_fit)
     raw = train.raw
     inputs = {c: _input_kind(raw[c]) for c in raw.columns if c != target and c not in _never_read(train.steps)}
-    return Model(FlowzaModel(steps=tuple(train.steps), estimator=estimator, input_dtypes=inputs,
-                             feature_columns=list(X.columns), target=target, task=task, classes=classes,
-                             label_encoded=bool(encode_labels and classes), handles_missing=handles_missing,
-                             example_rows=raw.loc[frame.index[:5], list(inputs)]))
+    predictor = FlowzaModel(steps=tuple(train.steps), estimator=make(task), input_dtypes=inputs, target=target,
+                            task=task, classes=classes, label_encoded=bool(encode_labels and classes),
+                            handles_missing=handles_missing, example_rows=raw.loc[frame.index[:5], list(inputs)])
+    _fit(predictor, X, y_fit)
+    return Model(predictor)
 
 
 class LogRegParams(TrainParams):
@@ -104,7 +137,7 @@ class LogRegParams(TrainParams):
     random_state: int = Field(42, description="Seed: same seed, same model.")
 
 
-@node(category="training")
+@node(category="training", version=2)
 def train_logreg(train: Dataset, params: LogRegParams) -> Model:
     """Train a logistic regression classifier."""
     from sklearn.linear_model import LogisticRegression
@@ -123,7 +156,7 @@ class XGBoostParams(TaskParams):
     random_state: int = Field(42, description="Seed: same seed, same model.")
 
 
-@node(category="training")
+@node(category="training", version=2)
 def train_xgboost(train: Dataset, params: XGBoostParams) -> Model:
     """Train gradient-boosted trees with XGBoost (classifier or regressor)."""
     from xgboost import XGBClassifier, XGBRegressor
@@ -144,7 +177,7 @@ class RandomForestParams(TaskParams):
     random_state: int = Field(42, description="Seed: same seed, same model.")
 
 
-@node(category="training")
+@node(category="training", version=2)
 def train_random_forest(train: Dataset, params: RandomForestParams) -> Model:
     """Train a random forest (classifier or regressor)."""
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -164,7 +197,7 @@ class LinearRegressionParams(TrainParams):
     fit_intercept: bool = Field(True, description="Learn an intercept term.")
 
 
-@node(category="training")
+@node(category="training", version=2)
 def train_linear_regression(train: Dataset, params: LinearRegressionParams) -> Model:
     """Train an ordinary least-squares linear regression."""
     from sklearn.linear_model import LinearRegression

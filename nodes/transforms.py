@@ -12,8 +12,26 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from flowza.errors import InvalidParameter
+from flowza.errors import InvalidData, InvalidParameter
 from nodes.columns import is_categorical_feature, is_numeric_feature, pick_columns, require_columns
+from nodes.names import unique_names
+
+
+def infinite_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Which cells of the numeric columns hold +inf or -inf (estimators and scalers refuse them)."""
+    return frame.select_dtypes("number").isin([np.inf, -np.inf])
+
+
+def refuse_infinite(frame: pd.DataFrame, what: str) -> None:
+    """Raise ``InvalidData`` naming the columns and a row with infinite values, if any."""
+    cells = infinite_cells(frame)
+    columns = [str(c) for c in cells.columns[cells.any().to_numpy()]]
+    if columns:
+        row = frame.index[cells.any(axis=1).to_numpy()][0]
+        row = row.item() if hasattr(row, "item") else row  # 3, not np.int64(3)
+        raise InvalidData(f"{what} column(s) {', '.join(columns[:8])} hold infinite values "
+                          f"({int(cells.sum().sum())} cell(s), first at row {row!r}): drop those rows with "
+                          f"filter_rows or fix them at the source")
 
 
 class Step(TransformerMixin, BaseEstimator):
@@ -141,6 +159,7 @@ class Normalize(Step):
         bad = [c for c in cols if not is_numeric_feature(X[c])]
         if bad:
             raise InvalidParameter(f"cannot normalize non-numeric column(s): {', '.join(bad)}", field="columns")
+        refuse_infinite(X[cols], "numeric")
         scaler = StandardScaler() if self.method == "standard" else MinMaxScaler()
         self.columns_ = cols
         self.scaler_ = scaler.fit(X[cols].to_numpy(dtype="float64")) if cols else None
@@ -156,7 +175,11 @@ class Normalize(Step):
 
 
 class OneHot(Step):
-    """One boolean column per category learned at fit time (like ``pd.get_dummies``)."""
+    """One boolean column per category learned at fit time (like ``pd.get_dummies``).
+
+    A new column is named ``<column>_<category>`` (``<column>_(empty)`` for a blank one); a name
+    already taken as text (two categories ``1`` and ``"1"``, or an existing column) gets ``_2``.
+    """
 
     def __init__(self, columns=None, drop_first=False, handle_unknown="ignore", protected=()):
         self.columns = columns
@@ -173,6 +196,14 @@ class OneHot(Step):
     def fit(self, X, y=None):
         cols = pick_columns(X, self.columns, self.protected, is_categorical_feature)
         self.categories_ = {c: _sorted_categories(X[c]) for c in cols}
+        # Named once, against every column of the fitted table (the target too), so rows sent
+        # for prediction, which lack the target, get exactly the training columns.
+        taken = [c for c in X.columns if c not in self.categories_]
+        self.names_ = {}
+        for c, cats in self.categories_.items():
+            labels = [str(v) if str(v).strip() else "(empty)" for v in (cats[1:] if self.drop_first else cats)]
+            self.names_[c] = unique_names([f"{c}_{label}" for label in labels], taken)
+            taken += self.names_[c]
         return self
 
     def transform(self, X):
@@ -188,10 +219,9 @@ class OneHot(Step):
                     rows = X.index[unknown][:5].tolist()
                     raise InvalidParameter(f"column '{c}' has categories not seen in training at rows {rows}",
                                            field="handle_unknown")
-            keep = cats[1:] if self.drop_first else cats
             start = 1 if self.drop_first else 0
             matrix = codes[:, None] == np.arange(start, len(cats))[None, :]
-            blocks.append(pd.DataFrame(matrix, index=X.index, columns=[f"{c}_{v}" for v in keep]))
+            blocks.append(pd.DataFrame(matrix, index=X.index, columns=self.names_[c]))
         return pd.concat(blocks, axis=1)
 
 
@@ -200,7 +230,8 @@ def _sorted_categories(series: pd.Series) -> list:
     try:
         return sorted(values)  # numbers in numeric order, as pd.get_dummies does
     except TypeError:
-        return sorted(values, key=str)  # mixed types
+        # Mixed types: by text, then type, so 1 and "1" come in the same order whatever the rows.
+        return sorted(values, key=lambda v: (str(v), type(v).__name__))
 
 
 class SelectFeatures(Step):

@@ -32,7 +32,7 @@ def train_model(run_node, titanic_split):
 
 def raw_inputs(test: Dataset) -> pd.DataFrame:
     """The test rows as a client would send them: loader schema, no target."""
-    return test.raw_rows.drop(columns="Survived")
+    return test.raw_rows.drop(columns="survived")
 
 
 @pytest.mark.parametrize("trainer", list(TRAINERS))
@@ -46,7 +46,7 @@ def test_raw_rows_get_exactly_the_predictions_evaluation_saw(run_node, train_mod
     np.testing.assert_array_equal(served, seen["prediction"].to_numpy())
     np.testing.assert_array_equal(model.predictor.predict_proba(raw_inputs(test)).max(axis=1),
                                   seen["probability"].to_numpy())
-    assert "Survived" not in model.predictor.input_dtypes
+    assert "survived" not in model.predictor.input_dtypes
 
 
 def test_the_model_is_one_artifact_with_the_re_fitted_steps(train_model, titanic_split):
@@ -56,8 +56,8 @@ def test_the_model_is_one_artifact_with_the_re_fitted_steps(train_model, titanic
     predictor = model.predictor
     assert isinstance(predictor, FlowzaModel)
     assert predictor.steps == train.steps  # the split's train-fitted steps, not the all-rows ones
-    assert predictor.feature_columns == [c for c in train.frame.columns if c != "Survived"]
-    assert (predictor.target, model.task, list(predictor.classes_)) == ("Survived", "classification", [0, 1])
+    assert predictor.feature_columns == [c for c in train.frame.columns if c != "survived"]
+    assert (predictor.target, model.task, list(predictor.classes_)) == ("survived", "classification", [0, 1])
 
 
 @pytest.mark.parametrize("trainer", ["train_logreg", "train_xgboost"])
@@ -77,7 +77,7 @@ def test_a_pickled_model_predicts_the_same(train_model, trainer):
 def three_rows(titanic_split) -> pd.DataFrame:
     """Three complete raw test rows (no gaps in any input column), labelled a, b, c."""
     _, test = titanic_split
-    rows = raw_inputs(test).drop(columns="Cabin").dropna().head(3).copy()
+    rows = raw_inputs(test).drop(columns="deck").dropna().head(3).copy()
     rows.index = ["a", "b", "c"]
     return rows
 
@@ -85,14 +85,14 @@ def three_rows(titanic_split) -> pd.DataFrame:
 def test_a_missing_value_where_drop_nulls_sat_is_a_row_error_naming_the_row_and_column(train_model, three_rows):
     model, _ = train_model()
     rows = three_rows.copy()
-    rows["Embarked"] = rows["Embarked"].astype(object)
-    rows.loc["b", "Embarked"] = None
+    rows["embarked"] = rows["embarked"].astype(object)
+    rows.loc["b", "embarked"] = None
 
     with pytest.raises(UnscorableRows) as err:
         model.predictor.predict(rows)
 
     assert set(err.value.errors) == {"b"}
-    assert "Embarked" in err.value.errors["b"]
+    assert "embarked" in err.value.errors["b"]
     assert isinstance(err.value, NodeError) and isinstance(err.value, ValueError)
     assert err.value.code == "UNSCORABLE_ROWS"
     # the other rows are fine on their own
@@ -101,20 +101,20 @@ def test_a_missing_value_where_drop_nulls_sat_is_a_row_error_naming_the_row_and_
 
 def test_text_in_a_numeric_column_is_a_row_error_naming_the_column(train_model, three_rows):
     model, _ = train_model()
-    rows = three_rows.astype({"Fare": object})
-    rows.loc["c", "Fare"] = "about ten pounds"
+    rows = three_rows.astype({"fare": object})
+    rows.loc["c", "fare"] = "about ten pounds"
 
     with pytest.raises(UnscorableRows) as err:
         model.predictor.predict(rows)
 
     assert set(err.value.errors) == {"c"}
-    assert "Fare" in err.value.errors["c"] and "about ten pounds" in err.value.errors["c"]
+    assert "fare" in err.value.errors["c"] and "about ten pounds" in err.value.errors["c"]
 
 
 def test_numbers_sent_as_text_are_read_as_numbers(train_model, three_rows):
     model, _ = train_model()
 
-    as_text = three_rows.astype({"Age": str, "Fare": str})
+    as_text = three_rows.astype({"age": str, "fare": str})
 
     np.testing.assert_array_equal(model.predictor.predict_proba(as_text), model.predictor.predict_proba(three_rows))
 
@@ -123,20 +123,20 @@ def test_a_missing_input_column_is_unscorable(train_model, three_rows):
     model, _ = train_model()
 
     with pytest.raises(UnscorableRows) as err:
-        model.predictor.predict(three_rows.drop(columns=["Fare"]))
+        model.predictor.predict(three_rows.drop(columns=["fare"]))
 
-    assert "Fare" in str(err.value)
-    assert any("Fare" in why for why in err.value.errors.values())
+    assert "fare" in str(err.value)
+    assert any("fare" in why for why in err.value.errors.values())
 
 
 def test_a_gap_no_step_fills_is_a_row_error_for_logreg_but_scored_by_xgboost(train_model, three_rows):
     rows = three_rows.copy()
-    rows.loc["a", "Fare"] = np.nan
+    rows.loc["a", "fare"] = np.nan
 
     logreg, _ = train_model("train_logreg")
     with pytest.raises(UnscorableRows) as err:
         logreg.predictor.predict(rows)
-    assert set(err.value.errors) == {"a"} and "Fare" in err.value.errors["a"]
+    assert set(err.value.errors) == {"a"} and "fare" in err.value.errors["a"]
 
     xgb, _ = train_model("train_xgboost", n_estimators=20)
     assert len(xgb.predictor.predict(rows)) == 3
@@ -145,10 +145,10 @@ def test_a_gap_no_step_fills_is_a_row_error_for_logreg_but_scored_by_xgboost(tra
 def test_a_gap_in_an_imputed_column_gets_the_training_median(train_model, three_rows, titanic_split):
     model, _ = train_model()
     train, _ = titanic_split
-    median = train.raw_rows["Age"].median()  # learned from the training rows only
+    median = train.raw_rows["age"].median()  # learned from the training rows only
 
-    gap = three_rows.assign(Age=np.nan)
-    filled = three_rows.assign(Age=median)
+    gap = three_rows.assign(age=np.nan)
+    filled = three_rows.assign(age=median)
 
     np.testing.assert_array_equal(model.predictor.predict_proba(gap), model.predictor.predict_proba(filled))
 
@@ -156,11 +156,11 @@ def test_a_gap_in_an_imputed_column_gets_the_training_median(train_model, three_
 def test_an_unseen_category_scores_like_no_category(train_model, three_rows):
     model, _ = train_model()
 
-    unseen = three_rows.astype({"Embarked": object}).assign(Embarked="Atlantis")
+    unseen = three_rows.astype({"embarked": object}).assign(embarked="Atlantis")
     features, errors = model.predictor.transform_rows(unseen)
 
     assert errors == {}
-    assert not features.filter(like="Embarked_").to_numpy().any()
+    assert not features.filter(like="embarked_").to_numpy().any()
     assert len(model.predictor.predict(unseen)) == 3
 
 
@@ -170,7 +170,7 @@ def test_extra_columns_and_column_order_do_not_matter(train_model, three_rows):
     model, _ = train_model()
     expected = model.predictor.predict_proba(three_rows)
 
-    noisy = three_rows.assign(Survived=[1, 1, 1], PassengerId=[7, 8, 9], note="vip")
+    noisy = three_rows.assign(survived=[1, 1, 1], alive=["yes", "no", "yes"], note="vip")
     noisy = noisy[list(reversed(noisy.columns))]
 
     np.testing.assert_array_equal(model.predictor.predict_proba(noisy), expected)
@@ -179,7 +179,7 @@ def test_extra_columns_and_column_order_do_not_matter(train_model, three_rows):
 def test_the_target_and_the_dropped_columns_are_not_required(train_model, titanic_split):
     model, test = train_model()
 
-    rows = test.raw_rows.drop(columns=["Survived", "PassengerId", "Cabin"])
+    rows = test.raw_rows.drop(columns=["survived", "alive", "deck", "class", "embark_town"])
 
     assert set(model.predictor.input_dtypes) == set(rows.columns)
     np.testing.assert_array_equal(model.predictor.predict(rows), model.predictor.predict(raw_inputs(test)))
@@ -187,15 +187,15 @@ def test_the_target_and_the_dropped_columns_are_not_required(train_model, titani
 
 def test_a_column_dropped_after_a_step_that_read_it_does_not_break_scoring(run_node, chain, titanic):
     """normalize (reads Fare) -> drop_columns(Fare): evaluation and serving still work."""
-    steps = [("drop_columns", {"columns": ["Cabin", "PassengerId"]}), ("drop_nulls", {}),
-             ("one_hot_encode", {}), ("normalize", {}), ("drop_columns", {"columns": ["Fare"]})]
-    prepared = chain(Dataset(titanic), steps, target="Survived")
-    parts = run_node("train_test_split", {"dataset": prepared}, target_column="Survived")
+    steps = [("drop_columns", {"columns": ["deck", "alive"]}), ("drop_nulls", {}),
+             ("one_hot_encode", {}), ("normalize", {}), ("drop_columns", {"columns": ["fare"]})]
+    prepared = chain(Dataset(titanic), steps, target="survived")
+    parts = run_node("train_test_split", {"dataset": prepared}, target_column="survived")
     model = run_node("train_logreg", {"train": parts["train"]})["model"]
 
     evaluation = run_node("evaluate", {"model": model, "test": parts["test"]}, plots=False)
 
-    served = model.predictor.predict(parts["test"].raw_rows.drop(columns="Survived"))
+    served = model.predictor.predict(parts["test"].raw_rows.drop(columns="survived"))
     np.testing.assert_array_equal(served, evaluation["predictions"].frame["prediction"].to_numpy())
 
 

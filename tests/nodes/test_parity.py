@@ -169,27 +169,27 @@ def test_diabetes_regression_matches_the_script(flowza, trainer):
 
 # --- (d) titanic: drop, drop nulls, impute, one-hot before the split --------------------------
 
-TITANIC = dict(sample="titanic", target="Survived", trainer="train_logreg",
+TITANIC = dict(sample="titanic", target="survived", trainer="train_logreg",
                split={"test_size": 0.25, "random_state": 0, "stratify": True},
-               steps=[("drop_columns", {"columns": ["PassengerId", "Cabin"]}),
-                      ("drop_nulls", {"subset": ["Embarked"]}),
-                      ("impute", {"strategy": "median", "columns": ["Age"]}),
-                      ("one_hot_encode", {"columns": ["Sex", "Embarked"]})])
+               steps=[("drop_columns", {"columns": ["alive", "deck", "class", "embark_town"]}),
+                      ("drop_nulls", {"subset": ["embarked"]}),
+                      ("impute", {"strategy": "median", "columns": ["age"]}),
+                      ("one_hot_encode", {"columns": ["sex", "embarked"]})])
 
 
 def titanic_script(*, leaky: bool = False):
-    data = load_sample("titanic").drop(columns=["PassengerId", "Cabin"]).dropna(subset=["Embarked"])
-    X, y = data.drop(columns="Survived"), data["Survived"]
+    data = load_sample("titanic").drop(columns=["alive", "deck", "class", "embark_town"]).dropna(subset=["embarked"])
+    X, y = data.drop(columns="survived"), data["survived"]
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
     learn_from = X if leaky else X_train
-    imputer = SimpleImputer(strategy="median").fit(learn_from[["Age"]])
-    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(learn_from[["Sex", "Embarked"]])
+    imputer = SimpleImputer(strategy="median").fit(learn_from[["age"]])
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(learn_from[["sex", "embarked"]])
 
     def features(part: pd.DataFrame) -> pd.DataFrame:
-        part = part.assign(Age=imputer.transform(part[["Age"]])[:, 0])
-        onehot = pd.DataFrame(encoder.transform(part[["Sex", "Embarked"]]), index=part.index,
+        part = part.assign(age=imputer.transform(part[["age"]])[:, 0])
+        onehot = pd.DataFrame(encoder.transform(part[["sex", "embarked"]]), index=part.index,
                               columns=encoder.get_feature_names_out())
-        return pd.concat([part.drop(columns=["Sex", "Embarked"]), onehot], axis=1)
+        return pd.concat([part.drop(columns=["sex", "embarked"]), onehot], axis=1)
 
     clf = LogisticRegression(C=1.0, max_iter=1000, random_state=42).fit(features(X_train), y_train)
     return clf, X_test.index, y_test, clf.predict(features(X_test)), clf.predict_proba(features(X_test)), imputer
@@ -204,7 +204,7 @@ def test_titanic_chain_matches_a_script_that_imputes_and_encodes_on_train_rows(f
     assert_same_predictions(predictions, index, pred)
     np.testing.assert_allclose(model.predictor.estimator.coef_, clf.coef_, rtol=0, atol=1e-9)
     impute_step = next(s for s in model.predictor.steps if hasattr(s, "fill_"))
-    assert impute_step.fill_ == {"Age": imputer.statistics_[0]}
+    assert impute_step.fill_ == {"age": imputer.statistics_[0]}
 
 
 def test_titanic_parity_would_catch_a_median_and_encoder_learned_from_all_rows(flowza):

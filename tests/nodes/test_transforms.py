@@ -17,8 +17,8 @@ from nodes.ports import Dataset
 from nodes.samples import load_sample
 from nodes.transforms import DropColumns, DropNulls, FilterRows, Impute, Normalize, OneHot, SelectFeatures
 
-TITANIC_NUMERIC = ["PassengerId", "Pclass", "Age", "SibSp", "Parch", "Fare"]
-TITANIC_TEXT = ["Sex", "Cabin", "Embarked"]
+TITANIC_NUMERIC = ["pclass", "age", "sibsp", "parch", "fare"]  # not the booleans adult_male, alone
+TITANIC_TEXT = ["sex", "embarked", "class", "deck", "embark_town", "alive"]
 
 # pandas 3 deprecates what pandas 4 will refuse (e.g. Categorical values outside its categories).
 no_deprecated_pandas = pytest.mark.filterwarnings("error::DeprecationWarning")
@@ -28,16 +28,16 @@ no_deprecated_pandas = pytest.mark.filterwarnings("error::DeprecationWarning")
 
 @pytest.mark.parametrize("method, scaler", [("standard", StandardScaler), ("minmax", MinMaxScaler)])
 def test_normalize_matches_sklearn_scalers_on_numeric_features(transform, titanic, method, scaler):
-    out = transform("normalize", titanic, protected={"Survived"}, method=method)
+    out = transform("normalize", titanic, protected={"survived"}, method=method)
 
     expected = scaler().fit_transform(titanic[TITANIC_NUMERIC])
     np.testing.assert_allclose(out[TITANIC_NUMERIC].to_numpy(), expected, rtol=1e-12)
 
 
 def test_normalize_leaves_the_target_and_text_columns_alone(transform, titanic):
-    out = transform("normalize", titanic, protected={"Survived"})
+    out = transform("normalize", titanic, protected={"survived"})
 
-    untouched = ["Survived", *TITANIC_TEXT]
+    untouched = ["survived", *TITANIC_TEXT]
     pd.testing.assert_frame_equal(out[untouched], titanic[untouched])
 
 
@@ -53,20 +53,20 @@ def test_normalize_maps_a_constant_column_to_zero_like_sklearn(transform, method
 
 def test_normalize_refuses_the_target_as_an_explicit_column(transform, titanic):
     with pytest.raises(InvalidParameter) as err:
-        transform("normalize", titanic, protected={"Survived"}, columns=["Age", "Survived"])
-    assert "Survived" in err.value.message
+        transform("normalize", titanic, protected={"survived"}, columns=["age", "survived"])
+    assert "survived" in err.value.message
     assert err.value.field == "columns"
 
 
 def test_normalize_refuses_an_explicit_text_column(transform, titanic):
-    with pytest.raises(InvalidParameter, match="Sex"):
-        transform("normalize", titanic, columns=["Sex"])
+    with pytest.raises(InvalidParameter, match="sex"):
+        transform("normalize", titanic, columns=["sex"])
 
 
 # --- one-hot encode --------------------------------------------------------------------------
 
 def test_one_hot_matches_get_dummies_on_text_features(transform, titanic):
-    out = transform("one_hot_encode", titanic, protected={"Survived"})
+    out = transform("one_hot_encode", titanic, protected={"survived"})
 
     pd.testing.assert_frame_equal(out, pd.get_dummies(titanic, columns=TITANIC_TEXT))
 
@@ -116,36 +116,37 @@ def test_one_hot_leaves_a_text_target_alone(transform):
     ("most_frequent", lambda s: s.mode().iloc[0]),
 ])
 def test_impute_fills_with_the_pandas_statistic(transform, titanic, strategy, statistic):
-    out = transform("impute", titanic, strategy=strategy, columns=["Age"])
+    out = transform("impute", titanic, strategy=strategy, columns=["age"])
 
-    pd.testing.assert_frame_equal(out, titanic.fillna({"Age": statistic(titanic["Age"])}))
+    pd.testing.assert_frame_equal(out, titanic.fillna({"age": statistic(titanic["age"])}))
 
 
 def test_impute_constant(transform, titanic):
-    out = transform("impute", titanic, strategy="constant", fill_value="unknown", columns=["Cabin", "Embarked"])
+    out = transform("impute", titanic, strategy="constant", fill_value="unknown", columns=["deck", "embarked"])
 
-    pd.testing.assert_frame_equal(out, titanic.fillna({"Cabin": "unknown", "Embarked": "unknown"}))
+    pd.testing.assert_frame_equal(out, titanic.fillna({"deck": "unknown", "embarked": "unknown"}))
 
 
 def test_impute_by_default_fills_only_columns_with_nulls_text_ones_with_their_mode(run_node, titanic):
-    titanic.loc[[0, 5], "Survived"] = np.nan
-    out = run_node("impute", {"dataset": Dataset(titanic)}, protected={"Survived"})["dataset"]
+    titanic.loc[[0, 5], "survived"] = np.nan
+    out = run_node("impute", {"dataset": Dataset(titanic)}, protected={"survived"})["dataset"]
 
-    assert set(out.steps[-1].fill_) == {"Age", "Cabin", "Embarked"}
-    expected = titanic.fillna({"Age": titanic["Age"].mean(), "Cabin": titanic["Cabin"].mode()[0],
-                               "Embarked": titanic["Embarked"].mode()[0]})
+    assert set(out.steps[-1].fill_) == {"age", "deck", "embarked", "embark_town"}
+    expected = titanic.fillna({"age": titanic["age"].mean(), "deck": titanic["deck"].mode()[0],
+                               "embarked": titanic["embarked"].mode()[0],
+                               "embark_town": titanic["embark_town"].mode()[0]})
     pd.testing.assert_frame_equal(out.frame, expected)
 
 
 def test_impute_mean_of_an_explicit_text_column_is_invalid(transform, titanic):
-    with pytest.raises(InvalidParameter, match="Embarked") as err:
-        transform("impute", titanic, strategy="mean", columns=["Age", "Embarked"])
+    with pytest.raises(InvalidParameter, match="embarked") as err:
+        transform("impute", titanic, strategy="mean", columns=["age", "embarked"])
     assert err.value.field == "strategy"
 
 
 # --- drop nulls ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("subset", [None, ["Age"], ["Age", "Embarked"]])
+@pytest.mark.parametrize("subset", [None, ["age"], ["age", "embarked"]])
 @pytest.mark.parametrize("how", ["any", "all"])
 def test_drop_nulls_matches_dropna(transform, titanic, subset, how):
     params = {"how": how} | ({"subset": subset} if subset else {})
@@ -157,24 +158,24 @@ def test_drop_nulls_matches_dropna(transform, titanic, subset, how):
 
 def test_drop_nulls_names_a_missing_subset_column(transform, titanic):
     with pytest.raises(MissingColumn, match="Agee") as err:
-        transform("drop_nulls", titanic, subset=["Age", "Agee"])
+        transform("drop_nulls", titanic, subset=["age", "Agee"])
     assert err.value.field == "subset"
 
 
 # --- filter rows -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("column, op, value, keep", [
-    ("Pclass", "==", 2, lambda s: s == 2),
-    ("Age", "!=", 22.5, lambda s: s != 22.5),
-    ("Age", "<", 22.5, lambda s: s < 22.5),
-    ("Age", "<=", 22.5, lambda s: s <= 22.5),
-    ("Age", ">", 22.5, lambda s: s > 22.5),
-    ("Age", ">=", 22.5, lambda s: s >= 22.5),
-    ("Embarked", "in", ["C", "Q"], lambda s: s.isin(["C", "Q"])),
-    ("Embarked", "not_in", ["C", "Q"], lambda s: ~s.isin(["C", "Q"])),
-    ("Age", "not_null", None, operator.methodcaller("notna")),
-    ("Age", "is_null", None, operator.methodcaller("isna")),
-    ("Sex", "==", "female", lambda s: s == "female"),
+    ("pclass", "==", 2, lambda s: s == 2),
+    ("age", "!=", 22.0, lambda s: s != 22.0),
+    ("age", "<", 22.0, lambda s: s < 22.0),
+    ("age", "<=", 22.0, lambda s: s <= 22.0),
+    ("age", ">", 22.0, lambda s: s > 22.0),
+    ("age", ">=", 22.0, lambda s: s >= 22.0),
+    ("embarked", "in", ["C", "Q"], lambda s: s.isin(["C", "Q"])),
+    ("embarked", "not_in", ["C", "Q"], lambda s: ~s.isin(["C", "Q"])),
+    ("age", "not_null", None, operator.methodcaller("notna")),
+    ("age", "is_null", None, operator.methodcaller("isna")),
+    ("sex", "==", "female", lambda s: s == "female"),
 ])
 def test_filter_rows_matches_pandas_masks(transform, titanic, column, op, value, keep):
     out = transform("filter_rows", titanic, column=column, operator=op, value=value)
@@ -185,8 +186,8 @@ def test_filter_rows_matches_pandas_masks(transform, titanic, column, op, value,
 
 
 def test_filter_rows_ordering_a_text_column_against_a_number_is_invalid(transform, titanic):
-    with pytest.raises(InvalidParameter, match="Sex") as err:
-        transform("filter_rows", titanic, column="Sex", operator="<", value=3)
+    with pytest.raises(InvalidParameter, match="sex") as err:
+        transform("filter_rows", titanic, column="sex", operator="<", value=3)
     assert err.value.field == "value"
 
 
@@ -248,13 +249,13 @@ def test_select_k_best_names_a_target_that_is_not_in_the_table(transform, wine):
 # --- steps as scikit-learn estimators --------------------------------------------------------
 
 STEPS = [
-    DropColumns(columns=["Cabin"]),
-    DropNulls(subset=["Age"], how="all"),
-    FilterRows(column="Pclass", operator="in", value=[1, 2]),
-    Impute(strategy="median", columns=["Age"]),
-    Normalize(method="minmax", protected=("Survived",)),
-    OneHot(drop_first=True, protected=("Survived",)),
-    SelectFeatures(method="variance", threshold=0.5, columns=["Age", "Fare", "SibSp"], target="Survived"),
+    DropColumns(columns=["deck"]),
+    DropNulls(subset=["age"], how="all"),
+    FilterRows(column="pclass", operator="in", value=[1, 2]),
+    Impute(strategy="median", columns=["age"]),
+    Normalize(method="minmax", protected=("survived",)),
+    OneHot(drop_first=True, protected=("survived",)),
+    SelectFeatures(method="variance", threshold=0.5, columns=["age", "fare", "sibsp"], target="survived"),
 ]
 
 
