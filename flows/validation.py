@@ -12,6 +12,7 @@ from flowza.errors import WorkflowInvalid
 from flows.spec import WorkflowSpec, parse_workflow
 from nodes.base import NodeDef, Params
 from nodes.catalog import discover
+from nodes.ports import port_aliases
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,22 @@ def param_problems_of(node_id: str, defn: NodeDef, raw: dict) -> tuple[Params | 
         return None, problems
 
 
+def _canonical(handle: str | None, ports: dict[str, str]) -> str | None:
+    """The port a handle names: itself, or the canonical port a seed alias (``train_dataset``…) stands for."""
+    if handle is None or handle in ports:
+        return handle
+    return port_aliases(ports).get(handle, handle)
+
+
 def resolve_ports(edge, defs) -> tuple[str | None, str | None, list[Problem]]:
-    """Fill in omitted handles where exactly one port fits; name the choices otherwise."""
+    """The ports an edge links: seed aliases resolved, omitted handles filled in where exactly one port fits.
+
+    Problems name the choices when a handle is unknown or ambiguous.
+    """
     src_def, dst_def = defs[edge.source], defs[edge.target]
     problems = []
-    src_port, dst_port = edge.sourceHandle, edge.targetHandle
+    src_port = _canonical(edge.sourceHandle, src_def.outputs)
+    dst_port = _canonical(edge.targetHandle, dst_def.inputs)
     if src_port is not None and src_port not in src_def.outputs:
         problems.append(Problem("UNKNOWN_PORT", f"{edge.source} ({src_def.type}) has no output '{src_port}'; "
                                 f"outputs: {', '.join(src_def.outputs) or 'none'}", node_id=edge.source))

@@ -2,16 +2,21 @@
 
     wf = Workflow("Titanic survival")
     load = wf.add("sample_dataset", name="titanic")
-    split = wf.add("train_test_split", target_column="Survived", stratify=True)
+    split = wf.add("train_test_split", target_column="survived", stratify=True)
     wf.connect(load, split)
-    result = wf.run()
+    result = wf.run()                                   # here, on this machine's Prefect
+    run = wf.submit("http://127.0.0.1:8000")            # or on a running Flowza service
+    record = run.wait()
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowza.remote import RemoteRun
 
 
 @dataclass(frozen=True)
@@ -98,3 +103,14 @@ class Workflow:
         from flows.engine import execute
 
         return execute(self.to_json(), use_cache=use_cache, on_event=on_event)
+
+    def submit(self, url: str, token: str | None = None, *, use_cache: bool = True) -> RemoteRun:
+        """Save and run this workflow on the Flowza service at ``url`` (e.g. ``http://127.0.0.1:8000``).
+
+        Returns at once with a handle (``run_id``, ``workflow_id``, ``status()``, ``wait()``); the run is listed
+        in the service's runs and the editor. ``token``: a login token, for a multi-user service.
+        Raises ``ServiceError`` with the service's message when it is unreachable or refuses the workflow.
+        """
+        from flowza.remote import submit
+
+        return submit(url, self.to_json(), token=token, use_cache=use_cache)

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import nodes
 from nodes.base import REGISTRY, NodeDef
+from nodes.ports import port_aliases
 
 CATEGORY_ORDER = ["data input", "preprocessing", "training", "evaluation", "models", "output", "general"]
 
@@ -25,7 +26,10 @@ def get_node(node_type: str) -> NodeDef | None:
 
 
 def describe(defn: NodeDef) -> dict:
-    """One catalog entry: ports, JSON Schema of the parameters, category, description."""
+    """One catalog entry: ports, JSON Schema of the parameters, category, description.
+
+    ``port_aliases`` maps the seed's port names this node still accepts to its own (``train_dataset`` -> ``train``).
+    """
     return {
         "type": defn.type,
         "category": defn.category,
@@ -33,6 +37,7 @@ def describe(defn: NodeDef) -> dict:
         "version": defn.version,
         "inputs": [{"name": n, "type": t} for n, t in defn.inputs.items()],
         "outputs": [{"name": n, "type": t} for n, t in defn.outputs.items()],
+        "port_aliases": port_aliases(defn.inputs) | port_aliases(defn.outputs),
         "parameters": defn.schema(),
     }
 

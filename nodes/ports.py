@@ -77,3 +77,17 @@ class Json:
 
 
 PORT_TYPES: dict[type, str] = {Dataset: "dataset", Model: "model", Metrics: "metrics", Text: "text", Json: "json"}
+
+# The original design's port names, still accepted in workflows (SPEC §6): the split's outputs, the training
+# nodes' input and evaluate's test input. A workflow keeps the names its author wrote; only reading resolves them.
+SEED_PORT_ALIASES: dict[str, str] = {"train_dataset": "train", "test_dataset": "test"}
+
+
+def port_aliases(ports) -> dict[str, str]:
+    """The seed aliases that apply to a node with these port names: ``{alias: canonical}``.
+
+    An alias applies when the node has the canonical port and no port of its own named like the alias.
+    """
+    names = set(ports)
+    return {alias: canonical for alias, canonical in SEED_PORT_ALIASES.items()
+            if canonical in names and alias not in names}

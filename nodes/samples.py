@@ -1,8 +1,13 @@
-"""Showcase datasets: scikit-learn's bundled sets, and a Titanic-like table generated offline."""
+"""Showcase datasets, all shipped with Flowza (nothing is downloaded).
+
+Iris, digits, wine, breast cancer and diabetes are scikit-learn's bundled files. Titanic is the public
+passenger list of the 1912 voyage (891 passengers, seaborn's layout), kept in ``nodes/data/``.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from importlib import resources
+
 import pandas as pd
 from sklearn import datasets
 
@@ -13,44 +18,15 @@ _SKLEARN = {
     "breast_cancer": datasets.load_breast_cancer,
     "diabetes": datasets.load_diabetes,
 }
+_SHIPPED = {"titanic": "titanic.csv"}  # files of nodes/data/ (package data)
 SAMPLES = ["iris", "titanic", "digits", "wine", "breast_cancer", "diabetes"]
-
-
-def titanic_like(n: int = 891, seed: int = 1912) -> pd.DataFrame:
-    """Passengers with the Kaggle Titanic columns and realistic gaps (Age, Cabin, Embarked).
-
-    Generated from a fixed seed with survival odds shaped like the real voyage's
-    (women, children and first class first), so results are stable everywhere.
-    """
-    rng = np.random.default_rng(seed)
-    pclass = rng.choice([1, 2, 3], size=n, p=[0.24, 0.21, 0.55])
-    sex = rng.choice(["male", "female"], size=n, p=[0.65, 0.35])
-    age = np.clip(rng.normal(29.7 + (3 - pclass) * 5, 13.5), 0.42, 80).round(1)
-    sibsp = rng.choice([0, 1, 2, 3, 4], size=n, p=[0.68, 0.23, 0.04, 0.03, 0.02])
-    parch = rng.choice([0, 1, 2, 3], size=n, p=[0.76, 0.13, 0.09, 0.02])
-    fare = (rng.lognormal(np.log([1, 60, 20, 9])[pclass], 0.5)).round(4)
-    embarked = rng.choice(["S", "C", "Q"], size=n, p=[0.72, 0.19, 0.09]).astype(object)
-    logit = 1.1 + 2.4 * (sex == "female") - 0.95 * (pclass - 1) - 0.03 * (age - 30) + 0.9 * (age < 10) \
-        - 0.25 * sibsp
-    survived = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    frame = pd.DataFrame({
-        "PassengerId": np.arange(1, n + 1),
-        "Survived": survived,
-        "Pclass": pclass,
-        "Sex": sex,
-        "Age": age,
-        "SibSp": sibsp,
-        "Parch": parch,
-        "Fare": fare,
-        "Cabin": np.where(pclass == 1, [f"C{i}" for i in rng.integers(1, 150, n)], None),
-        "Embarked": embarked,
-    })
-    frame.loc[rng.random(n) < 0.2, "Age"] = np.nan
-    frame.loc[rng.choice(n, 2, replace=False), "Embarked"] = None
-    return frame
+# What each sample predicts; titanic's 'alive' is the same label in words ("yes"/"no"): drop it before training.
+LABELS = {name: "target" for name in _SKLEARN} | {"titanic": "survived"}
 
 
 def load_sample(name: str) -> pd.DataFrame:
-    if name == "titanic":
-        return titanic_like()
+    """A fresh copy of a showcase dataset as a table; its label column is ``LABELS[name]``."""
+    if name in _SHIPPED:
+        with resources.files(__package__).joinpath("data", _SHIPPED[name]).open("rb") as fh:
+            return pd.read_csv(fh)
     return _SKLEARN[name](as_frame=True).frame.reset_index(drop=True)

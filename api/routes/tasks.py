@@ -14,6 +14,7 @@ from api.db.errors import NotFound
 from api.deps import SessionDep
 from api.services import runs
 from flowza.errors import FlowzaError
+from nodes.catalog import get_node
 
 router = APIRouter(tags=["tasks"])
 TEMPLATES = Path(__file__).resolve().parents[2] / "examples"
@@ -31,9 +32,21 @@ def _task(session, user, task_id: str) -> tuple[str, str, dict]:
     return run_id, node_id, node
 
 
-@router.get("/api/workflows/templates/", summary="Ready-made workflows to start from")
+def _self_contained(definition: dict) -> bool:
+    """True when the workflow's data comes only from ``sample_dataset`` (files shipped inside Flowza).
+
+    Such a workflow runs wherever Flowza runs, whatever the directory and FLOWZA_DATA_DIR; an example that
+    reads a file of the repository (``passengers.json``) is one for ``flowza run`` there, not a template.
+    """
+    loaders = {node["type"] for node in definition["nodes"]
+               if (defn := get_node(node["type"])) is not None and defn.category == "data input"}
+    return loaders <= {"sample_dataset"}
+
+
+@router.get("/api/workflows/templates/", summary="Ready-made workflows to start from (on data shipped with Flowza)")
 def templates() -> list[dict]:
-    return [json.loads(path.read_text()) | {"id": path.stem} for path in sorted(TEMPLATES.glob("*.json"))]
+    found = [json.loads(path.read_text()) | {"id": path.stem} for path in sorted(TEMPLATES.glob("*.json"))]
+    return [definition for definition in found if _self_contained(definition)]
 
 
 @router.get("/api/tasks/datasets/", summary="Tables produced by a workflow's latest run")

@@ -13,7 +13,7 @@ def test_columns_of_a_nodes_inputs(client):
     answer = client.post("/api/workflows/columns", json={"workflow": CLASSIFICATION, "node_id": "split"})
     assert answer.status_code == 200, answer.text
     names = [c["name"] for c in answer.json()["inputs"]["dataset"]["columns"]]
-    assert "Survived" in names and "Cabin" not in names
+    assert "survived" in names and "alive" not in names and "deck" not in names  # dropped by the clean node
 
 
 def test_bad_requests_are_422_naming_the_field(client):

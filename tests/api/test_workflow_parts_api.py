@@ -76,7 +76,7 @@ def test_a_node_of_an_unknown_type_or_with_bad_parameters_is_refused(client):
     assert client.get(f"/api/workflows/{workflow_id}").json()["current_version"] == 1  # nothing saved
 
     add_node(client, workflow_id, type="drop_columns", id="drop")  # a required parameter may come later
-    later = client.patch(f"/api/workflows/{workflow_id}/nodes/drop", json={"parameters": {"columns": "Cabin"}})
+    later = client.patch(f"/api/workflows/{workflow_id}/nodes/drop", json={"parameters": {"columns": "deck"}})
     assert problems(later)[0]["field"] == "columns"
     duplicate = client.post(f"/api/workflows/{workflow_id}/nodes", json={"type": "drop_nulls", "id": "drop"})
     assert duplicate.status_code == 409 and duplicate.json()["details"]["field"] == "id"

@@ -6,7 +6,7 @@ does not refuse the burst. The workflow is the 3-node one of service_latency.py 
 drop_nulls -> train_test_split on examples/data/wine.csv), submitted with use_cache=false.
 
 (b) baseline: --singles submissions one at a time, each run finished before the next (after
-    one warm-up); then --runs submissions at once (asyncio.gather): p50/p99 time to the 202,
+    one warm-up); then --runs submissions at once (asyncio.gather): p50/p99 time to the answer (200),
     the ratio burst p50 / single p50, and the time until every run is completed, with
     progress printed every few seconds.
 
@@ -55,7 +55,7 @@ async def submit(client: httpx.AsyncClient, workflow: dict) -> tuple[float, http
 def refusal(answer: httpx.Response | Exception) -> str | None:
     if isinstance(answer, Exception):
         return f"{type(answer).__name__}: {answer}"
-    return None if answer.status_code == 202 else f"{answer.status_code}: {answer.text[:300]}"
+    return None if answer.status_code == 200 else f"{answer.status_code}: {answer.text[:300]}"
 
 
 async def statuses(client: httpx.AsyncClient, run_ids: set[str]) -> dict[str, dict]:
@@ -76,7 +76,7 @@ async def wait_one(client: httpx.AsyncClient, run_id: str, timeout_s: float) -> 
 
 
 async def single_submissions(client: httpx.AsyncClient, workflow: dict, count: int, timeout_s: float) -> list[float]:
-    """Seconds to the 202 of submissions made alone: each run finishes before the next is sent."""
+    """Seconds until each submission made alone is answered (200): each run finishes before the next is sent."""
     latencies = []
     for i in range(count + 1):  # the first is a warm-up
         await asyncio.sleep(1.5)  # as in service_latency.py: let Prefect's server store the last run's events
@@ -86,7 +86,7 @@ async def single_submissions(client: httpx.AsyncClient, workflow: dict, count: i
         await wait_one(client, answer.json()["run_id"], timeout_s)
         if i:
             latencies.append(elapsed)
-        say(f"{'warm-up' if not i else f'single {i}/{count}'}: 202 after {elapsed:.3f} s, run completed")
+        say(f"{'warm-up' if not i else f'single {i}/{count}'}: answered after {elapsed:.3f} s, run completed")
     return latencies
 
 
@@ -138,11 +138,11 @@ async def measure(args, stack: Stack) -> bool:
         outcome = await burst(client, workflow, args)
     latencies, counts, refused = outcome["latencies"], outcome["counts"], outcome["refused"]
     single_p50 = statistics.median(singles)
-    print(f"(b) single submission alone -> 202: p50 {single_p50:.3f} s, max {max(singles):.3f} s "
+    print(f"(b) single submission alone -> answer: p50 {single_p50:.3f} s, max {max(singles):.3f} s "
           f"({args.singles} sequential, each run finished before the next)")
     if latencies:
         burst_p50 = statistics.median(latencies)
-        print(f"(b) {args.runs} concurrent submissions -> 202: p50 {burst_p50:.2f} s, p99 {pct(latencies, 99):.2f} s, "
+        print(f"(b) {args.runs} concurrent submissions -> answer: p50 {burst_p50:.2f} s, p99 {pct(latencies, 99):.2f} s, "
               f"max {max(latencies):.2f} s (all answered after {outcome['accepted']:.2f} s); "
               f"ratio burst p50 / single p50 {burst_p50 / single_p50:.1f}x")
     if refused:  # by kind: a status code, or the client's error (ReadTimeout: no answer within --timeout)

@@ -47,7 +47,7 @@ def service_run(client: httpx.Client, workflow: dict, poll_s: float, timeout_s: 
     wall0, t0 = time.time(), time.perf_counter()
     resp = client.post("/api/workflows/run", params={"use_cache": "false"}, json=workflow)
     accepted = time.perf_counter() - t0
-    if resp.status_code != 202:
+    if resp.status_code != 200:
         raise RunFailed(f"submission answered {resp.status_code}: {resp.text[:500]}")
     run_id, first = resp.json()["run_id"], None
     while True:
@@ -124,7 +124,7 @@ def measure(args, stack: Stack) -> None:
             time.sleep(args.pause)
             local.append(in_process_run(workflow))
             s = service[-1]
-            say(f"rep {rep + 1}/{args.repeat}: API 202 {s['accepted']:.3f} s, first node {s['first']:.2f} s "
+            say(f"rep {rep + 1}/{args.repeat}: API answer {s['accepted']:.3f} s, first node {s['first']:.2f} s "
                 f"(recorded start {s['recorded_first']:.2f} s), completed {s['done']:.2f} s; "
                 f"in-process {local[-1]:.2f} s")
     drain_prefect()
@@ -136,9 +136,9 @@ def measure(args, stack: Stack) -> None:
     ratio = statistics.median(done) / statistics.median(local)
     print(f"(a) submit -> completed: {p50_max(done)}; in-process execute() {p50_max(local)}; "
           f"ratio {ratio:.2f}x (service p50 / in-process p50)")
-    print(f"    diagnostics: POST -> 202 {p50_max([s['accepted'] for s in service])}; first node start "
+    print(f"    diagnostics: POST -> answer {p50_max([s['accepted'] for s in service])}; first node start "
           f"by the engine's clock {p50_max([s['recorded_first'] for s in service])}; "
-          f"{sum(s['accepted'] > 1 for s in service)} of {args.repeat} 202s took > 1 s; "
+          f"{sum(s['accepted'] > 1 for s in service)} of {args.repeat} answers took > 1 s; "
           f"{args.repeat} runs each after a warm-up, polled every {args.poll * 1000:.0f} ms")
     print(f"    the warm-up, the first run after `flowza up` (not counted): first node {warm['first']:.2f} s, "
           f"completed {warm['done']:.2f} s")

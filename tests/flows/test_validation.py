@@ -99,3 +99,67 @@ def test_parameter_model_rules_are_reported_on_their_node():
     by_node = {p.node_id: p.message for p in problems}
     assert "exactly one of file_path or dataset_id" in by_node["load"]
     assert "stratify needs target_column" in by_node["s"]
+
+
+# --- the seed's port names ------------------------------------------------------------------
+
+def seed_style(**handles) -> dict:
+    """load -> split -> train_logreg -> evaluate, wired with the seed's handle names unless ``handles`` differ."""
+    ports = {"split_train": "train_dataset", "train_in": "train_dataset", "split_test": "test_dataset",
+             "eval_test": "test_dataset"} | handles
+    return {"nodes": [{"id": "load", "type": "sample_dataset", "parameters": {"name": "titanic"}},
+                      {"id": "drop", "type": "drop_columns",
+                       "parameters": {"columns": ["alive", "deck", "class", "embark_town", "sex", "embarked"]}},
+                      {"id": "split", "type": "train_test_split", "parameters": {"target_column": "survived"}},
+                      {"id": "train", "type": "train_logreg"}, {"id": "evaluate", "type": "evaluate"}],
+            "connections": [
+                {"source": "load", "target": "drop"}, {"source": "drop", "target": "split"},
+                {"source": "split", "target": "train", "sourceHandle": ports["split_train"],
+                 "targetHandle": ports["train_in"]},
+                {"source": "train", "target": "evaluate", "sourceHandle": "model", "targetHandle": "model"},
+                {"source": "split", "target": "evaluate", "sourceHandle": ports["split_test"],
+                 "targetHandle": ports["eval_test"]}]}
+
+
+def test_the_seeds_port_names_resolve_to_the_canonical_ports():
+    plan = compile_plan(seed_style())
+    assert plan.inputs["train"] == {"train": ("split", "train")}
+    assert plan.inputs["evaluate"] == {"model": ("train", "model"), "test": ("split", "test")}
+    assert plan.protected["drop"] == frozenset({"survived"})  # the target still reaches upstream nodes
+    mixed = compile_plan(seed_style(train_in="train", split_test="test"))  # aliases and names side by side
+    assert mixed.inputs == plan.inputs
+
+
+def test_an_alias_is_no_port_of_a_node_without_the_canonical_one():
+    wf = seed_style()
+    wf["nodes"].append({"id": "tail", "type": "drop_nulls"})
+    wf["connections"].append({"source": "drop", "target": "tail", "targetHandle": "train_dataset"})
+    wf["connections"].append({"source": "drop", "target": "train", "sourceHandle": "test_dataset"})
+    plan, found, problems = problems_of(wf)
+    assert plan is None
+    assert {("UNKNOWN_PORT", "tail", None), ("UNKNOWN_PORT", "drop", None)} <= found
+    assert "has no input 'train_dataset'; inputs: dataset" in " | ".join(p.message for p in problems)
+
+
+def test_a_port_named_like_an_alias_is_that_port():
+    from types import SimpleNamespace
+
+    from flows.spec import EdgeSpec
+    from flows.validation import resolve_ports
+
+    # A node of its own with both names: 'train_dataset' means its port of that name, not 'train'.
+    both = SimpleNamespace(type="both", inputs={"train": "dataset", "train_dataset": "dataset"}, outputs={})
+    split = SimpleNamespace(type="train_test_split", inputs={}, outputs={"train": "dataset", "test": "dataset"})
+    edge = EdgeSpec(source="s", target="b", sourceHandle="train_dataset", targetHandle="train_dataset")
+    assert resolve_ports(edge, {"s": split, "b": both}) == ("train", "train_dataset", [])
+
+
+def test_the_catalog_names_each_nodes_aliases():
+    from nodes.catalog import catalog
+
+    aliases = {entry["type"]: entry["port_aliases"] for entry in catalog()}
+    assert aliases["train_test_split"] == {"train_dataset": "train", "test_dataset": "test"}
+    assert aliases["evaluate"] == {"test_dataset": "test"}
+    for trainer in ("train_logreg", "train_xgboost", "train_random_forest", "train_linear_regression"):
+        assert aliases[trainer] == {"train_dataset": "train"}
+    assert aliases["drop_nulls"] == aliases["csv_loader"] == aliases["register_model"] == {}

@@ -56,7 +56,10 @@ def transform(run_node):
 
 @pytest.fixture
 def titanic() -> pd.DataFrame:
-    """Numbers, text, gaps (Age, Cabin, Embarked) and a 0/1 target 'Survived'."""
+    """The real passenger list: numbers, text, booleans, gaps (age, deck, embarked) and a 0/1 target 'survived'.
+
+    'alive' is the target in words and 'deck' mostly empty: most tests drop both.
+    """
     return load_sample("titanic")
 
 
@@ -88,20 +91,20 @@ def chain(run_node):
 
 
 TITANIC_CHAIN = [
-    ("drop_columns", {"columns": ["PassengerId", "Cabin"]}),
-    ("drop_nulls", {"subset": ["Embarked"]}),
-    ("impute", {"strategy": "median", "columns": ["Age"]}),
-    ("one_hot_encode", {"columns": ["Sex", "Embarked"]}),
+    ("drop_columns", {"columns": ["alive", "deck", "class", "embark_town"]}),  # the label in words, gaps, copies
+    ("drop_nulls", {"subset": ["embarked"]}),
+    ("impute", {"strategy": "median", "columns": ["age"]}),
+    ("one_hot_encode", {"columns": ["sex", "embarked"]}),
 ]
 
 
 @pytest.fixture
 def titanic_split(run_node, chain, titanic):
-    """Titanic through drop_columns -> drop_nulls(Embarked) -> impute(Age) -> one_hot -> stratified split.
+    """Titanic through drop_columns -> drop_nulls(embarked) -> impute(age) -> one_hot -> stratified split.
 
-    Returns ``(train, test)`` Datasets; the split's target is 'Survived'.
+    Returns ``(train, test)`` Datasets; the split's target is 'survived'.
     """
-    prepared = chain(Dataset(titanic), TITANIC_CHAIN, target="Survived")
-    out = run_node("train_test_split", {"dataset": prepared}, target_column="Survived", stratify=True,
+    prepared = chain(Dataset(titanic), TITANIC_CHAIN, target="survived")
+    out = run_node("train_test_split", {"dataset": prepared}, target_column="survived", stratify=True,
                    test_size=0.25, random_state=0)
     return out["train"], out["test"]

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from nodes.catalog import CATEGORY_ORDER, catalog, discover
-from nodes.ports import PORT_TYPES, Dataset, Json, Metrics, Model, Text
+from nodes.ports import PORT_TYPES, SEED_PORT_ALIASES, Dataset, Json, Metrics, Model, Text
 
 # Shipped nodes only: other tests may register nodes of their own.
 NODE_TYPES = sorted(t for t, d in discover().items() if d.func.__module__.startswith("nodes."))
@@ -168,5 +168,7 @@ def test_catalog_entry_is_derived_from_the_node(node_type):
         "version": defn.version,
         "inputs": [{"name": n, "type": t} for n, t in defn.inputs.items()],
         "outputs": [{"name": n, "type": t} for n, t in defn.outputs.items()],
+        "port_aliases": {alias: canonical for alias, canonical in SEED_PORT_ALIASES.items()
+                         if any(canonical in ports and alias not in ports for ports in (defn.inputs, defn.outputs))},
         "parameters": defn.params_model.model_json_schema(),
     }

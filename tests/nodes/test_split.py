@@ -42,11 +42,11 @@ def test_split_takes_the_rows_sklearn_takes_in_the_same_order(split, iris, param
 
 
 def test_stratified_split_keeps_class_proportions(split, titanic):
-    train, test = split(Dataset(titanic), target_column="Survived", stratify=True, test_size=0.25)
+    train, test = split(Dataset(titanic), target_column="survived", stratify=True, test_size=0.25)
 
-    overall = titanic["Survived"].mean()
-    assert train.frame["Survived"].mean() == pytest.approx(overall, abs=0.005)
-    assert test.frame["Survived"].mean() == pytest.approx(overall, abs=0.005)
+    overall = titanic["survived"].mean()
+    assert train.frame["survived"].mean() == pytest.approx(overall, abs=0.005)
+    assert test.frame["survived"].mean() == pytest.approx(overall, abs=0.005)
 
 
 def test_stratify_without_a_target_does_not_validate(split, iris):
@@ -84,20 +84,20 @@ def test_normalize_before_the_split_learns_from_training_rows_only(run_node, spl
 
 
 def test_impute_before_the_split_fills_test_rows_with_the_train_statistic(run_node, split, titanic):
-    imputed = run_node("impute", {"dataset": Dataset(titanic)}, protected={"Survived"}, columns=["Age"])["dataset"]
+    imputed = run_node("impute", {"dataset": Dataset(titanic)}, protected={"survived"}, columns=["age"])["dataset"]
 
-    train, test = split(imputed, target_column="Survived")
+    train, test = split(imputed, target_column="survived")
 
     raw_train, raw_test = sk_split(titanic, test_size=0.2, random_state=42)
-    train_mean = raw_train["Age"].mean()
-    assert train_mean != pytest.approx(titanic["Age"].mean(), abs=1e-6), "the case needs a telling mean"
-    pd.testing.assert_frame_equal(train.frame, raw_train.fillna({"Age": train_mean}))
-    pd.testing.assert_frame_equal(test.frame, raw_test.fillna({"Age": train_mean}))
+    train_mean = raw_train["age"].mean()
+    assert train_mean != pytest.approx(titanic["age"].mean(), abs=1e-6), "the case needs a telling mean"
+    pd.testing.assert_frame_equal(train.frame, raw_train.fillna({"age": train_mean}))
+    pd.testing.assert_frame_equal(test.frame, raw_test.fillna({"age": train_mean}))
 
 
 def test_stateless_chain_is_split_by_position_without_refitting(run_node, split, titanic):
     dataset = Dataset(titanic)
-    for node_type, params in [("drop_nulls", {"subset": ["Age"]}), ("drop_columns", {"columns": ["Cabin"]})]:
+    for node_type, params in [("drop_nulls", {"subset": ["age"]}), ("drop_columns", {"columns": ["deck"]})]:
         dataset = run_node(node_type, {"dataset": dataset}, **params)["dataset"]
 
     train, test = split(dataset, test_size=0.3, random_state=5)
@@ -109,17 +109,17 @@ def test_stateless_chain_is_split_by_position_without_refitting(run_node, split,
 
 
 @pytest.mark.parametrize("chain", [
-    [("drop_nulls", {"subset": ["Embarked"]}), ("filter_rows", {"column": "Pclass", "operator": "!=", "value": 2})],
-    [("drop_nulls", {"subset": ["Embarked"]}), ("impute", {}), ("one_hot_encode", {}), ("normalize", {})],
-    [("normalize", {}), ("filter_rows", {"column": "Fare", "operator": "<", "value": 0.5})],
+    [("drop_nulls", {"subset": ["embarked"]}), ("filter_rows", {"column": "pclass", "operator": "!=", "value": 2})],
+    [("drop_nulls", {"subset": ["embarked"]}), ("impute", {}), ("one_hot_encode", {}), ("normalize", {})],
+    [("normalize", {}), ("filter_rows", {"column": "fare", "operator": "<", "value": 0.5})],
 ], ids=["stateless", "stateful", "filter-after-normalize"])
 def test_raw_rows_stay_in_step_with_the_frame_rows(run_node, split, titanic, chain):
     dataset = Dataset(titanic)
     for node_type, params in chain:
-        dataset = run_node(node_type, {"dataset": dataset}, protected={"Survived"}, **params)["dataset"]
+        dataset = run_node(node_type, {"dataset": dataset}, protected={"survived"}, **params)["dataset"]
 
-    for part in split(dataset, target_column="Survived"):
+    for part in split(dataset, target_column="survived"):
         assert part.raw is dataset.raw  # the loader's table, shared, never copied
         assert part.raw_rows.index.equals(part.frame.index)
         pd.testing.assert_frame_equal(part.raw_rows, titanic.loc[part.frame.index])
-        assert part.target == 'Survived'
+        assert part.target == 'survived'
