@@ -39,11 +39,16 @@ class RunPublic(BaseModel):
     status: str
     progress: Progress
     flow_run_id: str | None
-    mlflow_run_id: str | None = None
+    mlflow_run_id: str | None = Field(None, description="The run's MLflow run (a summary of every model).")
+    mlflow_model_runs: dict[str, str] = Field(default_factory=dict,
+                                              description="Training node id → that model's own (nested) MLflow run.")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    error: dict[str, Any] | None = None
+    error: dict[str, Any] | None = Field(
+        None, description="Why a failed run failed: `code` (stable, e.g. FILE_NOT_FOUND, REGISTRY_ERROR), `message`, "
+                          "`node_id` (its first failed node in dependency order; null when it failed outside its "
+                          "nodes, e.g. at submission).")
     nodes: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
     links: dict[str, str] = Field(default_factory=dict, description="UI pages of this run: `prefect_flow_run`.")

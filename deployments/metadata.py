@@ -10,6 +10,7 @@ run: the problem is logged and the run goes ahead.
 from __future__ import annotations
 
 import logging
+import uuid
 from functools import lru_cache
 
 from prefect.client.schemas.objects import FlowRun
@@ -26,6 +27,7 @@ from flows.store import StoreError
 from flowza.settings import get_settings
 
 log = logging.getLogger(__name__)
+_FLOW_RUNS = uuid.UUID("7c1d5a52-3f0e-4b8e-9a51-0f1c2d3e4f50")  # namespace of run ids derived from flow runs
 
 
 @lru_cache
@@ -34,10 +36,20 @@ def _sessions(url: str) -> sessionmaker[Session]:
     return session_factory(url)
 
 
+def run_id_of(flow_run_id: uuid.UUID | str) -> str:
+    """The Flowza run id of a flow run started without one (a schedule, the Prefect UI).
+
+    Prefect's ids are time-ordered (uuid7): the runs its scheduler creates together share their
+    first characters. A name-based UUID of the flow run id is as stable (a flow run claimed again
+    keeps its row) and, like the API's uuid4 ids, random from its first character.
+    """
+    return uuid.uuid5(_FLOW_RUNS, str(flow_run_id)).hex
+
+
 def claim(flow_run: FlowRun) -> dict:
     """The parameters to run ``flow_run`` with (its run id filled in), after marking its row running."""
     params = dict(flow_run.parameters)
-    params["run_id"] = params.get("run_id") or flow_run.id.hex
+    params["run_id"] = params.get("run_id") or run_id_of(flow_run.id)
     try:
         with _sessions(get_settings().metadata_db_url).begin() as session:
             run = session.get(Run, params["run_id"]) or _adopt(session, flow_run, params)
@@ -61,10 +73,11 @@ def settle(run_id: str, message: str | None = None) -> None:
                 return
             status = (record or {}).get("status")
             if status in FINISHED_STATUSES:
-                run_rows.update_run_status(session, run_id, status, record=record)
+                run_rows.update_run_status(session, run_id, status, record=record, error=record.get("error"))
             else:  # the flow crashed before it recorded an end
                 run_rows.update_run_status(session, run_id, "failed", record=record, error={
-                    "code": "RUN_FAILED", "message": message or "the run ended before it recorded its result"})
+                    "code": "RUN_FAILED", "message": message or "the run ended before it recorded its result",
+                    "node_id": None})
     except Exception:
         log.exception("could not store the end of run %s in the metadata database", run_id)
 

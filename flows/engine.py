@@ -25,13 +25,13 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY  # noqa: E402
 from flowza.errors import FlowzaError, NodeFailed  # noqa: E402
 from flowza.settings import get_settings  # noqa: E402
 from flows.cache import cache_key, output_fingerprint, read_manifest, write_manifest  # noqa: E402
+from flows.model_runs import ModelTracking  # noqa: E402
 from flows.outputs import OutputRef, OutputStore, summarize  # noqa: E402
 from flows.recorder import RunRecorder, listening, load_run  # noqa: E402
 from flows.store import ObjectStore, StoreError, open_store  # noqa: E402
 from flows.tracking import RunTracker  # noqa: E402
 from flows.validation import Plan, compile_plan  # noqa: E402
 from nodes.base import NodeContext  # noqa: E402
-from nodes.ports import Metrics, Model  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class NodeOutcome:
     node_id: str
     key: str
     outputs: dict[str, OutputRef]
+    warnings: list[dict] | None = None
 
 
 class RunContext:
@@ -70,17 +71,17 @@ class RunContext:
             "flowza.workflow_name": plan.spec.name, "flowza.workflow_id": workflow_id,
             "flowza.run_id": recorder.run_id, "prefect.flow_run_id": str(recorder.record.get("flow_run_id", ""))})
         self.outputs = OutputStore(store, on_model_loaded=self.tracker.remember_model)
-        metric_nodes = [n for n in plan.order if "metrics" in plan.defs[n].outputs.values()]
-        # Metric keys stay exactly as named unless several nodes report metrics.
-        self.metric_prefix = {n: f"{n}." if len(metric_nodes) > 1 else "" for n in metric_nodes}
+        self.models = ModelTracking(plan, self.tracker, recorder.run_id)
         self.source_fingerprints: dict[str, str] = {}
         # Storing outputs overlaps with the next nodes' work; the run waits for it at the end.
-        # Tables are written in parallel; MLflow calls run in order on one thread (a
-        # registration follows the logging of its model); a node's manifest is written once
-        # all its writes are done.
+        # Tables are written in parallel; MLflow calls run in order on one thread; a node's
+        # manifest is written once all its writes are done. A node waits only for the MLflow
+        # work its status vouches for (its model logged, its version registered).
         self.writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowza-write")
         self.tracking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-mlflow")
         self.committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-commit")
+        if self.models.owners or self.models.targets:
+            self.tracking.submit(self.tracker.start)
         self.writes: list[tuple[str, Future]] = []
         self.flow_run_id = recorder.record.get("flow_run_id")
         self.cancelled, self._cancel_checked, self._cancel_lock = False, 0.0, threading.Lock()
@@ -101,9 +102,14 @@ class RunContext:
                     log.debug("could not read the state of flow run %s", self.flow_run_id, exc_info=True)
             return self.cancelled
 
-    def persist(self, node_id: str, key: str, writes: list, tracking: list, manifest: dict) -> None:
-        futures = [self.writer.submit(w) for w in writes] + [self.tracking.submit(t) for t in tracking]
+    def persist(self, node_id: str, key: str, writes: list, tracking: list, manifest: dict,
+                awaited: list = ()) -> list[Future]:
+        """Store a node's outputs in the background; returns the futures of ``awaited`` MLflow work."""
+        awaited_futures = [self.tracking.submit(t) for t in awaited]
+        futures = [self.writer.submit(w) for w in writes] + awaited_futures
+        futures += [self.tracking.submit(t) for t in tracking]
         self.writes.append((node_id, self.committer.submit(_commit, self.store, key, futures, manifest)))
+        return awaited_futures
 
     def shutdown(self) -> None:
         for pool in (self.writer, self.tracking, self.committer):
@@ -122,35 +128,12 @@ def _commit(store: ObjectStore, key: str, futures: list[Future], manifest: dict)
     write_manifest(store, key, manifest)
 
 
-def _tracking_writes(run: RunContext, node_id: str, port: str, value, ref: dict, input_fingerprints: dict) -> list:
-    """MLflow work for an output, chosen by its type; results are added to its stored ref."""
-    tracker, recorder = run.tracker, run.recorder
-
-    def log_model():
-        tags = {"flowza.node_id": node_id, "flowza.run_id": recorder.run_id,
-                **{f"flowza.input.{p}": fp for p, fp in input_fingerprints.items()}}
-        tracker.log_params(node_id, run.plan.params[node_id].model_dump(mode="json"))
-        ref["model_uri"] = tracker.log_model(node_id, value, tags)
-        recorder.annotate(node_id, port, {"model_uri": ref["model_uri"]})
-
-    def register():
-        ref["registered"] = tracker.register(value, {"flowza.run_id": recorder.run_id, "flowza.node_id": node_id})
-        ref["model_uri"] = ref["registered"]["model_uri"]
-        recorder.annotate(node_id, port, {"registered": ref["registered"]})
-
-    if isinstance(value, Model):
-        return [register if value.registration else log_model]
-    if isinstance(value, Metrics):
-        return [lambda: tracker.log_metrics(node_id, value, run.metric_prefix.get(node_id, ""))]
-    return []
-
-
 def _cached_outcome(run: RunContext, node_id: str, key: str) -> NodeOutcome | None:
     manifest = read_manifest(run.store, key)
     if manifest is None or not all(run.outputs.exists(o["ref"]) for o in manifest["outputs"].values()):
         return None
     outputs = {port: OutputRef(o["fingerprint"], o["ref"], o["summary"]) for port, o in manifest["outputs"].items()}
-    return NodeOutcome(node_id, key, outputs)
+    return NodeOutcome(node_id, key, outputs, manifest.get("warnings"))
 
 
 @task(name="node", task_run_name="{title}", cache_policy=NO_CACHE, persist_result=False)
@@ -172,37 +155,41 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
             run.source_fingerprints[node_id] = salt
         if run.use_cache and (hit := _cached_outcome(run, node_id, key)):
             ctx.logger.info("reusing stored outputs (inputs, parameters and code unchanged)")
-            for port, ref in hit.outputs.items():  # this run's MLflow run shows the metrics too
-                if ref.summary.get("kind") == "metrics":
-                    run.writes.append((node_id, run.tracking.submit(
-                        run.tracker.log_metrics, node_id, ref.get(run.outputs), run.metric_prefix.get(node_id, ""))))
+            for ref in hit.outputs.values():
+                for work in run.models.reused_work(node_id, ref, lambda r: r.get(run.outputs)):
+                    run.writes.append((node_id, run.tracking.submit(work)))
             recorder.finished(node_id, status="completed", cached=True, duration_s=time.perf_counter() - t0,
-                              outputs=_public(hit.outputs))
+                              outputs=_public(hit.outputs), warnings=hit.warnings)
             return hit
         values = defn.run({port: ref.get(run.outputs) for port, ref in refs.items()}, params, ctx)
-        outputs, writes, tracking = {}, [], []
-        manifest = {"node_type": defn.type, "run_id": recorder.run_id, "outputs": {}}
+        outputs, writes, awaited, tracking = {}, [], [], []
+        manifest = {"node_type": defn.type, "run_id": recorder.run_id, "outputs": {}, "warnings": ctx.warnings}
         for port, value in values.items():
             fingerprint = output_fingerprint(key, port)
             ref, port_writes = run.outputs.plan_save(fingerprint, value)
             outputs[port] = OutputRef(fingerprint, ref, summarize(value), _value=value)
             manifest["outputs"][port] = {"fingerprint": fingerprint, "ref": ref, "summary": outputs[port].summary}
             writes += port_writes
-            tracking += _tracking_writes(run, node_id, port, value, ref, {p: r.fingerprint for p, r in refs.items()})
-        run.persist(node_id, key, writes, tracking, manifest)
+            node_awaits, overlapping = run.models.work(node_id, value, ref, {p: r.fingerprint for p, r in refs.items()})
+            awaited += node_awaits
+            tracking += overlapping
+        for future in run.persist(node_id, key, writes, tracking, manifest, awaited):
+            future.result()  # a model MLflow did not store or register fails its node
     except Exception as exc:
         failure = NodeFailed(node_id, defn.type, exc)
         error = {"code": failure.code, "message": failure.cause_message, "type": type(exc).__name__}
         get_run_logger().error("%s", failure.message, exc_info=not isinstance(exc, FlowzaError))
         recorder.finished(node_id, status="failed", duration_s=time.perf_counter() - t0, error=error)
         raise failure from exc
-    recorder.finished(node_id, status="completed", duration_s=time.perf_counter() - t0, outputs=_public(outputs))
-    return NodeOutcome(node_id, key, outputs)
+    recorder.finished(node_id, status="completed", duration_s=time.perf_counter() - t0, outputs=_public(outputs),
+                      warnings=ctx.warnings)
+    return NodeOutcome(node_id, key, outputs, ctx.warnings)
 
 
 def _public(outputs: dict[str, OutputRef]) -> dict:
     """What the run record shows of each output: its summary, where it is stored, its model links."""
-    return {port: {**ref.summary, **{k: ref.ref[k] for k in ("key", "uri", "model_uri", "registered") if k in ref.ref}}
+    return {port: {**ref.summary, **{k: ref.ref[k] for k in ("key", "uri", "model_uri", "mlflow_run_id", "registered")
+                                     if k in ref.ref}}
             for port, ref in outputs.items()}
 
 
@@ -240,22 +227,34 @@ def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = No
             futures[node_id] = run_node.submit(node_id, title, run, upstream)
         wait(list(futures.values()))
         for node_id, write in run.writes:
-            if exc := write.exception():
+            if (exc := write.exception()) and recorder.store_failed(node_id, {
+                    "code": "STORE_ERROR", "type": type(exc).__name__,
+                    "message": f"could not store the node's outputs: {exc}"}):
                 log.error("storing outputs of %s failed", node_id, exc_info=exc)
-                recorder.store_failed(node_id, {"code": "STORE_ERROR", "type": type(exc).__name__,
-                                                "message": f"could not store the node's outputs: {exc}"})
     finally:
         run.shutdown()
     if run.tracker.mlflow_run_id:
         recorder.record["mlflow_run_id"] = run.tracker.mlflow_run_id
+        recorder.record["mlflow_model_runs"] = dict(run.tracker.model_runs)
         run.tracker.tag({f"flowza.data.{n}": fp for n, fp in run.source_fingerprints.items()})
     record = recorder.finish(store, cancelled=run.cancelled)
-    run.tracker.finish(record["status"])
+    run.tracker.finish(record["status"], _model_statuses(record, run.models.owners))
     if record["status"] == "cancelled":
         return Cancelled(message="cancelled on request; nodes that had not started did not run")
     if record["status"] != "completed":
         raise WorkflowFailed(record)
     return record
+
+
+def _model_statuses(record: dict, owners: dict[str, str]) -> dict[str, str]:
+    """Each model's own outcome: completed when every node of its branch completed."""
+    worst = {"completed": 0, "cancelled": 1, "failed": 2}
+    statuses: dict[str, str] = {}
+    for node_id, model_node in owners.items():
+        status = record["nodes"][node_id]["status"]
+        own = {"failed": "failed", "not_run": "failed", "cancelled": "cancelled"}.get(status, "completed")
+        statuses[model_node] = max(statuses.get(model_node, "completed"), own, key=worst.__getitem__)
+    return statuses
 
 
 _quiet_settings: dict[int, tuple] = {}

@@ -15,14 +15,14 @@ from flowza.errors import FlowzaError
 from flowza.settings import get_settings
 from nodes.base import NodeContext
 from nodes.catalog import discover
-from nodes.ports import Dataset
+from nodes.ports import Dataset, Model
 
 log = logging.getLogger(__name__)
 SAMPLE_ROWS = 200
 
 
 def input_columns(raw, node_id: str, sample_rows: int = SAMPLE_ROWS) -> dict:
-    """``{"node_id", "inputs": {port: {"rows", "columns": [{name, dtype}]}}, "problems"}`` for one node.
+    """``{"node_id", "inputs": {port: {"rows", "columns": [{name, dtype}]} | {"task"}}, "problems", "warnings"}``.
 
     ``rows`` is the size of the sample the columns were seen in, not of the data.
     """
@@ -31,7 +31,7 @@ def input_columns(raw, node_id: str, sample_rows: int = SAMPLE_ROWS) -> dict:
     if target is None:
         raise FlowzaError(f"node '{node_id}' is not in the workflow", code="NOT_FOUND", field="node_id")
     upstream = _ancestors(spec, node_id)
-    result: dict = {"node_id": node_id, "inputs": {}, "problems": []}
+    result: dict = {"node_id": node_id, "inputs": {}, "problems": [], "warnings": []}
     if not upstream:
         return result
     definition = spec.to_json_dict()
@@ -42,7 +42,7 @@ def input_columns(raw, node_id: str, sample_rows: int = SAMPLE_ROWS) -> dict:
         result["problems"] = [p.to_dict() for p in problems if p.severity == "error"]
         return result
     try:
-        values = _run_sample(plan, sample_rows)
+        values = _run_sample(plan, sample_rows, result["warnings"])
     except FlowzaError as exc:
         result["problems"] = [exc.to_dict()]
         return result
@@ -55,6 +55,8 @@ def input_columns(raw, node_id: str, sample_rows: int = SAMPLE_ROWS) -> dict:
         if dst_port and isinstance(value, Dataset):
             result["inputs"][dst_port] = {"rows": len(value.frame), "columns": [
                 {"name": str(name), "dtype": str(dtype)} for name, dtype in value.frame.dtypes.items()]}
+        elif dst_port and isinstance(value, Model):  # the editor offers only the metrics of the model's task
+            result["inputs"][dst_port] = {"task": value.task}
     return result
 
 
@@ -72,7 +74,8 @@ def _ancestors(spec, node_id: str) -> set[str]:
     return seen
 
 
-def _run_sample(plan, sample_rows: int) -> dict[str, dict]:
+def _run_sample(plan, sample_rows: int, warnings: list[dict]) -> dict[str, dict]:
+    """Each upstream node's outputs on the sample; the warnings nodes reported are added to ``warnings``."""
     settings, values = get_settings(), {}
     for nid in plan.order:
         defn = plan.defs[nid]
@@ -88,6 +91,8 @@ def _run_sample(plan, sample_rows: int) -> dict[str, dict]:
             log.warning("previewing node %s failed", nid, exc_info=True)
             raise FlowzaError(f"node '{nid}' failed on a sample of the data: {exc}", code="NODE_FAILED",
                               node_id=nid) from exc
+        finally:
+            warnings += [{"node_id": nid, **w} for w in ctx.warnings]
         if defn.category == "data input":  # samples that ship whole are cut to size too
             outputs = {p: Dataset(v.frame.head(sample_rows)) if isinstance(v, Dataset) else v
                        for p, v in outputs.items()}

@@ -26,6 +26,16 @@ def listening(callback: Callable[[dict], None]) -> Iterator[None]:
         _listeners.remove(callback)
 
 
+def first_failure(record: dict) -> dict | None:
+    """Why a run failed: ``{code, message, node_id}`` of its first failed node in dependency order."""
+    for node_id, node in record.get("nodes", {}).items():  # the record lists nodes in dependency order
+        if node.get("status") == "failed":
+            error = node.get("error") or {}
+            return {"code": error.get("code", "NODE_FAILED"), "message": error.get("message", "the node failed"),
+                    "node_id": node_id}
+    return None
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
@@ -94,7 +104,7 @@ class RunRecorder:
         self._emit({"event": "node_started", "node_id": node_id})
 
     def finished(self, node_id: str, *, status: str, duration_s: float, cached: bool = False,
-                 outputs: dict | None = None, error: dict | None = None) -> None:
+                 outputs: dict | None = None, error: dict | None = None, warnings: list[dict] | None = None) -> None:
         with self._lock:
             node = self.record["nodes"][node_id]
             node.update(status=status, cached=cached, duration_s=round(duration_s, 4), finished_at=_now())
@@ -106,24 +116,29 @@ class RunRecorder:
                     node["metrics"] = metrics
             if error is not None:
                 node["error"] = error
+            if warnings:
+                node["warnings"] = warnings
             self.record["progress"]["done"] += 1
             progress = dict(self.record["progress"])
         self._emit({"event": "node_finished", "node_id": node_id, "status": status, "cached": cached,
-                    "duration_s": round(duration_s, 4), "error": error, "progress": progress})
+                    "duration_s": round(duration_s, 4), "error": error, "warnings": warnings or [],
+                    "progress": progress})
 
-    def annotate(self, node_id: str, port: str, extra: dict) -> None:
-        """Add what was learned while storing an output (e.g. its MLflow model URI)."""
-        with self._lock:
-            self.record["nodes"][node_id].setdefault("outputs", {}).setdefault(port, {}).update(extra)
+    def store_failed(self, node_id: str, error: dict) -> bool:
+        """A node ran but its outputs could not be stored: the node (and so the run) failed.
 
-    def store_failed(self, node_id: str, error: dict) -> None:
-        """A node ran but its outputs could not be stored: the node (and so the run) failed."""
+        Returns False, changing nothing, for a node that already failed (its error says why).
+        """
         with self._lock:
-            self.record["nodes"][node_id].update(status="failed", error=error)
+            node = self.record["nodes"][node_id]
+            if node["status"] == "failed":
+                return False
+            node.update(status="failed", error=error)
         self._emit({"event": "node_finished", "node_id": node_id, "status": "failed", "error": error})
+        return True
 
     def finish(self, store: ObjectStore, *, cancelled: bool = False) -> dict:
-        """Mark nodes that never ran, settle the run's status and save the record."""
+        """Mark nodes that never ran, settle the run's status (and a failed run's ``error``) and save the record."""
         with self._lock:
             nodes = self.record["nodes"]
             for node in nodes.values():
@@ -132,6 +147,8 @@ class RunRecorder:
             failed = any(n["status"] == "failed" for n in nodes.values())
             self.record.update(status="cancelled" if cancelled else "failed" if failed else "completed",
                                finished_at=_now(), duration_s=round(time.perf_counter() - self._t0, 4))
+            if self.record["status"] == "failed":
+                self.record["error"] = first_failure(self.record)
             metrics = {nid: n["metrics"] for nid, n in nodes.items() if "metrics" in n}
             if metrics:
                 self.record["metrics"] = metrics
@@ -141,7 +158,7 @@ class RunRecorder:
                 self._trailing.cancel()
         with self._writing:
             store.put_bytes(f"runs/{self.run_id}.json", json.dumps(record).encode())
-        self._emit({"event": "run_finished", "status": record["status"]})
+        self._emit({"event": "run_finished", "status": record["status"], "error": record.get("error")})
         return record
 
 

@@ -1,8 +1,11 @@
 """MLflow tracking for one Flowza run: params, metrics, plots, models, registrations.
 
-One MLflow run per Flowza run that trains or evaluates, in an experiment named after
-the workflow. Created on first use; logging happens from the persistence threads, so
-the fluent API (thread-local active run) is only used inside ``start_run(run_id=…)``.
+MLflow's convention for a run that trains several models: one parent run per Flowza run (in an
+experiment named after the workflow) holding a summary, and one nested child run per trained model
+holding that model's params, evaluations, plots and artifact, so a registered version (which
+points at its model's run) shows that model's figures and no other's. Runs are created on first
+use with the client API: logging happens on the persistence thread and the fluent API's active
+run is thread-local, so it is only used inside ``start_run(run_id=…)``.
 """
 
 from __future__ import annotations
@@ -16,15 +19,39 @@ import threading
 import time
 import warnings
 from concurrent.futures import Future
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from flowza.errors import FlowzaError
 from flowza.schema_lock import MIGRATING
 from flowza.settings import Settings
 from nodes.ports import Metrics, Model
 
 log = logging.getLogger(__name__)
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+MLFLOW_STATUS = {"completed": "FINISHED", "failed": "FAILED", "cancelled": "KILLED"}
+
+
+class TrackingError(FlowzaError):
+    """MLflow did not store a trained model (or its params)."""
+
+    code = "TRACKING_ERROR"
+
+
+class RegistryError(FlowzaError):
+    """MLflow did not register a model version (or move its alias)."""
+
+    code = "REGISTRY_ERROR"
+
+
+@dataclass(frozen=True)
+class MetricsTarget:
+    """Where a node's metrics go: its model's run (None: the parent's) and the key prefixes in each."""
+
+    model_node: str | None
+    prefix: str  # in the model's run: empty unless several nodes evaluate that model
+    summary_prefix: str  # in the parent run: empty unless several nodes report metrics
 
 
 def configure_mlflow(settings: Settings):
@@ -61,22 +88,63 @@ def _requirements(predictor) -> list[str]:
     return [f"{lib}=={version(lib)}" for lib in libs]
 
 
+def _reason(exc: BaseException) -> str:
+    """MLflow's own words for a failure (its exceptions carry a ``message``)."""
+    return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+
+
+def _params(params: dict, prefix: str = "") -> list:
+    from mlflow.entities import Param
+
+    return [Param(f"{prefix}{k}", json.dumps(v) if isinstance(v, (list, dict)) else str(v)) for k, v in params.items()]
+
+
 class RunTracker:
+    """The MLflow runs of one Flowza run: ``mlflow_run_id`` (parent) and ``model_runs`` (training node → child)."""
+
     def __init__(self, settings: Settings, workflow_name: str, tags: dict[str, str]):
         self.settings, self.workflow_name, self.tags = settings, workflow_name, tags
         self._lock = threading.Lock()
         self._client = None
+        self._experiment: str | None = None
         self.mlflow_run_id: str | None = None
+        self._unreachable: BaseException | None = None
+        self.model_runs: dict[str, str] = {}
         self._model_uris: dict[int, tuple[object, Future]] = {}
 
     def _run(self):
+        """The client and the parent run (created on first use)."""
         with self._lock:
+            if self._unreachable is not None:  # MLflow's client retries for minutes: once per run is enough
+                raise self._unreachable
             if self.mlflow_run_id is None:
                 self._client = configure_mlflow(self.settings)
-                exp = experiment_id(self._client, self.settings, self.workflow_name)
+                self._experiment = experiment_id(self._client, self.settings, self.workflow_name)
                 run_name = f"{self.workflow_name} {self.tags.get('flowza.run_id', '')[:8]}".strip()
-                self.mlflow_run_id = self._client.create_run(exp, run_name=run_name, tags=self.tags).info.run_id
+                self.mlflow_run_id = self._client.create_run(self._experiment, run_name=run_name,
+                                                             tags=self.tags).info.run_id
             return self._client, self.mlflow_run_id
+
+    def start(self) -> None:
+        """Create the parent run now, in the background: MLflow's first connection (creating its
+        database, on a first run) takes seconds that would otherwise fall into a training node's time."""
+        try:
+            self._run()
+        except Exception as exc:  # the nodes that need MLflow report it
+            log.warning("could not start the MLflow run: %s", _reason(exc))
+            self._unreachable = exc
+
+    def _model_run(self, model_node: str | None):
+        """The client and the child run of the model ``model_node`` trains (the parent run for None)."""
+        client, parent = self._run()
+        if model_node is None:
+            return client, parent
+        with self._lock:
+            if model_node not in self.model_runs:
+                tags = {**self.tags, "mlflow.parentRunId": parent, "flowza.node_id": model_node}
+                self.model_runs[model_node] = client.create_run(self._experiment, run_name=model_node,
+                                                                tags=tags).info.run_id
+            return client, self.model_runs[model_node]
 
     def _future(self, predictor) -> Future:
         with self._lock:
@@ -92,22 +160,20 @@ class RunTracker:
         if not future.done():
             future.set_result(model_uri)
 
-    def log_params(self, node_id: str, params: dict) -> None:
-        from mlflow.entities import Param
+    def log_model(self, node_id: str, model: Model, params: dict, tags: dict[str, str]) -> tuple[str, str]:
+        """Log a trained model and its node's params in the model's own run; returns (model URI, run id).
 
-        client, run_id = self._run()
-        flat = [Param(f"{node_id}.{k}", json.dumps(v) if isinstance(v, (list, dict)) else str(v))
-                for k, v in params.items()]
-        client.log_batch(run_id, params=flat)
-
-    def log_model(self, node_id: str, model: Model, tags: dict[str, str]) -> str:
-        """Log the model artifact (signature and input example from raw training rows)."""
+        Params are keyed as named in the model's run and by node id in the parent's summary.
+        Signature and input example come from raw training rows.
+        """
         import mlflow
         from mlflow.models import infer_signature
 
         future = self._future(model.predictor)
         try:
-            client, run_id = self._run()
+            client, run_id = self._model_run(node_id)
+            client.log_batch(run_id, params=_params(params))
+            client.log_batch(self.mlflow_run_id, params=_params(params, f"{node_id}."))
             predictor = model.predictor
             example = predictor.example_rows
             with warnings.catch_warnings():
@@ -121,34 +187,59 @@ class RunTracker:
                     signature=signature, input_example=example, pip_requirements=_requirements(predictor),
                     code_paths=[str(Path(p).parent) for p in (_module_file("nodes"), _module_file("flowza"))],
                     tags=tags)
-            client.set_tag(run_id, f"flowza.model.{node_id}", info.model_uri)
+            client.set_tag(self.mlflow_run_id, f"flowza.model.{node_id}", info.model_uri)
         except BaseException as exc:
             future.set_exception(exc)
-            raise
+            log.warning("MLflow could not log the model of %s", node_id, exc_info=True)
+            raise TrackingError(f"MLflow could not store the trained model: {_reason(exc)}") from exc
         future.set_result(info.model_uri)
-        return info.model_uri
+        return info.model_uri, run_id
+
+    def log_reused_model(self, node_id: str, params: dict, model_uri: str) -> None:
+        """A reused training node: its model's run in this Flowza run names the model logged earlier."""
+        client, run_id = self._model_run(node_id)
+        client.log_batch(run_id, params=_params(params))
+        client.log_batch(self.mlflow_run_id, params=_params(params, f"{node_id}."))
+        client.set_tag(run_id, "flowza.reused_model", model_uri)
+        client.set_tag(self.mlflow_run_id, f"flowza.model.{node_id}", model_uri)
 
     def register(self, model: Model, tags: dict[str, str]) -> dict:
-        """Create a registered model version (and move its alias) for a logged model."""
+        """Create a registered model version (and move its alias) for a logged model.
+
+        The version points at the run that logged the model: that model's own run.
+        """
         import mlflow
 
         name, alias = model.registration
-        model_uri = self._future(model.predictor).result(timeout=600)
-        client, _ = self._run()
-        version_ = mlflow.register_model(model_uri, name, tags=tags)
-        if alias:
-            client.set_registered_model_alias(name, alias, version_.version)
-        return {"name": name, "version": int(version_.version), "alias": alias, "model_uri": model_uri}
+        future = self._future(model.predictor)
+        if not future.done():  # the training node logs its model before it completes, so this is a bug
+            raise RegistryError("the model was never logged to MLflow, so it cannot be registered; "
+                                "run the workflow again without reusing stored outputs")
+        model_uri = future.result()
+        try:
+            client, _ = self._run()
+            version_ = mlflow.register_model(model_uri, name, tags=tags)
+            if alias:
+                client.set_registered_model_alias(name, alias, version_.version)
+        except Exception as exc:
+            log.warning("MLflow could not register %s as '%s'", model_uri, name, exc_info=True)
+            raise RegistryError(f"MLflow could not register the model as '{name}': {_reason(exc)}") from exc
+        return {"name": name, "version": int(version_.version), "alias": alias, "model_uri": model_uri,
+                "run_id": version_.run_id}
 
-    def log_metrics(self, node_id: str, metrics: Metrics, prefix: str = "") -> None:
-        """Scalars as MLflow metrics (keys as named), the rest as JSON, plots as PNG artifacts."""
+    def log_metrics(self, node_id: str, metrics: Metrics, target: MetricsTarget) -> None:
+        """Scalars as MLflow metrics, the rest as JSON, plots as PNG artifacts, in the model's run;
+        scalars also in the parent's summary."""
         from mlflow.entities import Metric
 
-        client, run_id = self._run()
+        client, run_id = self._model_run(target.model_node)
         now = int(time.time() * 1000)
-        scalars = [Metric(f"{prefix}{k}", float(v), now, 0) for k, v in metrics.values.items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        client.log_batch(run_id, metrics=scalars)
+        scalars = {k: float(v) for k, v in metrics.values.items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        client.log_batch(run_id, metrics=[Metric(f"{target.prefix}{k}", v, now, 0) for k, v in scalars.items()])
+        if run_id != self.mlflow_run_id:
+            client.log_batch(self.mlflow_run_id,
+                             metrics=[Metric(f"{target.summary_prefix}{k}", v, now, 0) for k, v in scalars.items()])
         folder = f"evaluation/{node_id}"
         client.log_dict(run_id, metrics.values, f"{folder}/metrics.json")
         if metrics.artifacts:
@@ -158,14 +249,21 @@ class RunTracker:
                 client.log_artifacts(run_id, tmp, folder)
 
     def tag(self, tags: dict[str, str]) -> None:
+        """Tag the parent run and every model's run (lineage shown with registered versions)."""
         if self.mlflow_run_id and tags:
             from mlflow.entities import RunTag
 
-            self._client.log_batch(self.mlflow_run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+            for run_id in (self.mlflow_run_id, *self.model_runs.values()):
+                self._client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
 
-    def finish(self, status: str) -> None:
-        if self.mlflow_run_id:
-            self._client.set_terminated(self.mlflow_run_id, "FINISHED" if status == "completed" else "FAILED")
+    def finish(self, status: str, model_status: dict[str, str] | None = None) -> None:
+        """End the runs: the parent with the Flowza run's status, each model's run with its own."""
+        if not self.mlflow_run_id:
+            return
+        self._client.set_terminated(self.mlflow_run_id, MLFLOW_STATUS.get(status, "FAILED"))
+        for node_id, run_id in self.model_runs.items():
+            own = (model_status or {}).get(node_id, status)
+            self._client.set_terminated(run_id, MLFLOW_STATUS.get(own, "FAILED"))
 
 
 def _module_file(name: str) -> str:

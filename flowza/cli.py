@@ -86,6 +86,9 @@ def _print_summary(record: dict, elapsed: float) -> None:
         print(f"\nMLflow run {record['mlflow_run_id']} (params, metrics, plots, models).")
     status = record["status"]
     print(f"\nRun {record['run_id']} {status} in {elapsed:.1f}s.")
+    if error := record.get("error"):
+        where = f" at node '{error['node_id']}'" if error.get("node_id") else ""
+        print(f"  {error['code']}{where}: {error['message']}")
 
 
 def cmd_run(args) -> int:

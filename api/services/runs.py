@@ -16,7 +16,7 @@ from api.db.workflows import get_version
 from api.schemas import Progress, RunPublic
 from api.services.run_logs import node_of_task_run
 from flowza.errors import FlowzaError
-from flows.recorder import load_run
+from flows.recorder import first_failure, load_run
 from flows.store import StoreError
 from flows.validation import compile_plan
 from flowza.settings import get_settings
@@ -113,8 +113,9 @@ def _failed_submission(run_id: str, reason: str) -> None:
         if run_rows.get_run(session, run_id).status != "pending":
             return  # cancelled meanwhile
         run_rows.update_run_status(session, run_id, "failed", error={
-            "code": "PREFECT_UNAVAILABLE", "message": f"could not submit the run to Prefect ({reason}): are the "
-                                                      f"Prefect server and the Flowza worker running (`flowza up`)?"})
+            "code": "PREFECT_UNAVAILABLE", "node_id": None,
+            "message": f"could not submit the run to Prefect ({reason}): are the Prefect server and the Flowza "
+                       f"worker running (`flowza up`)?"})
 
 
 def refresh(session: Session, run: Run) -> Run:
@@ -128,7 +129,7 @@ def refresh(session: Session, run: Run) -> Run:
     except StoreError:
         return _from_prefect(session, run)  # not started by a worker (yet)
     status = record.get("status", "running")
-    return run_rows.update_run_status(session, run.id, status, record=record)
+    return run_rows.update_run_status(session, run.id, status, record=record, error=record.get("error"))
 
 
 def _from_prefect(session: Session, run: Run) -> Run:
@@ -145,7 +146,7 @@ def _from_prefect(session: Session, run: Run) -> Run:
         return run_rows.update_run_status(session, run.id, "cancelled")
     if not state.is_completed():
         return run_rows.update_run_status(session, run.id, "failed", error={
-            "code": "RUN_FAILED", "message": state.message or f"the flow run ended {state.name}"})
+            "code": "RUN_FAILED", "message": state.message or f"the flow run ended {state.name}", "node_id": None})
     return run
 
 
@@ -196,9 +197,17 @@ def to_public(run: Run) -> RunPublic:
     return RunPublic(
         run_id=run.id, workflow_id=run.workflow_id, workflow_version=run.workflow_version, status=run.status,
         progress=Progress(done=done, total=total, percent=round(100 * done / total, 1) if total else 0.0),
-        flow_run_id=run.flow_run_id, mlflow_run_id=record.get("mlflow_run_id"), created_at=run.created_at,
-        started_at=run.started_at, finished_at=run.finished_at, error=run.error,
+        flow_run_id=run.flow_run_id, mlflow_run_id=record.get("mlflow_run_id"),
+        mlflow_model_runs=record.get("mlflow_model_runs") or {}, created_at=run.created_at,
+        started_at=run.started_at, finished_at=run.finished_at, error=_error(run, record),
         nodes=record.get("nodes", {}), metrics=record.get("metrics", {}), links=_links(run))
+
+
+def _error(run: Run, record: dict) -> dict | None:
+    """Why a failed run failed; runs recorded before the run-level error existed get it from their nodes."""
+    if run.status != "failed":
+        return None
+    return run.error or record.get("error") or first_failure(record)
 
 
 def _links(run: Run) -> dict[str, str]:

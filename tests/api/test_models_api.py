@@ -16,6 +16,7 @@ import pytest
 
 from flowza.settings import get_settings
 from tests.conftest import free_port
+from tests.workflows import scalars, two_models
 
 ROOT = Path(__file__).resolve().parents[2]
 TITANIC = json.loads((ROOT / "examples" / "titanic.json").read_text())
@@ -62,7 +63,7 @@ def test_list_and_detail_carry_metrics_lineage_and_no_mlflow_link_for_a_local_st
     detail = api.get("/api/models/titanic-survival").json()
     [version] = detail["versions"]
     assert version["version"] == 1 and version["aliases"] == ["staging"] and version["status"] == "READY"
-    assert version["run_id"] == record["mlflow_run_id"]
+    assert version["run_id"] == record["mlflow_model_runs"]["train"]  # the model's own MLflow run
     assert version["metrics"]["accuracy"] == record["nodes"]["evaluate"]["metrics"]["accuracy"]
     lineage = version["lineage"]
     assert lineage["flowza_run_id"] == record["run_id"] and lineage["workflow_name"] == "Titanic survival"
@@ -70,7 +71,7 @@ def test_list_and_detail_carry_metrics_lineage_and_no_mlflow_link_for_a_local_st
     assert version["links"] == {}  # SQLite tracking: no MLflow UI; the run is not in this API's database
 
     one = api.get("/api/models/titanic-survival/versions/1").json()
-    assert one["params"]["train.C"] == "1.0" and one["run_status"] == "FINISHED"
+    assert one["params"]["C"] == "1.0" and one["run_status"] == "FINISHED"
     assert one["metrics"] == version["metrics"] and one["lineage"] == lineage
     assert one["source"].startswith("models:/")
 
@@ -152,10 +153,10 @@ def test_model_downloads_as_a_zip_that_mlflow_loads(api, tmp_path, trained):
         zf.extractall(tmp_path / "model")
     record = trained["record"]
     scored = pd.read_parquet(record["nodes"]["evaluate"]["outputs"]["predictions"]["uri"].removeprefix("file://"))
-    from nodes.samples import titanic_like
+    from nodes.samples import load_sample
 
     model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
-    assert list(model.predict(titanic_like().loc[scored.index])) == list(scored["prediction"])
+    assert list(model.predict(load_sample("titanic").loc[scored.index])) == list(scored["prediction"])
 
 
 @pytest.mark.parametrize("scheme", ["http", "postgresql+psycopg2"])
@@ -213,7 +214,7 @@ def test_links_and_artifacts_through_an_mlflow_server(client, trained, monkeypat
                 assert time.monotonic() < deadline, "mlflow server did not start"
                 time.sleep(0.5)
         use_registry(monkeypatch, ui)
-        run_id = trained["record"]["mlflow_run_id"]
+        run_id = trained["record"]["mlflow_model_runs"]["train"]
         [version] = client.get("/api/models/titanic-survival").json()["versions"]
         assert version["links"]["mlflow_run"] == f"{ui}/#/runs/{run_id}"
         assert version["links"]["mlflow_model_version"] == f"{ui}/#/models/titanic-survival/versions/1"
@@ -253,3 +254,43 @@ def test_flowza_run_link_and_login_in_multi_user_mode(multi_user, trained, monke
                         ("delete", "/api/models/titanic-survival/aliases/staging")):
         assert getattr(bob, method)(url).status_code == 401, url
     assert alice.get("/api/models/").json()[0]["aliases"] == {"staging": 1}
+
+
+@pytest.fixture(scope="module")
+def two_trained(prefect_api_url, tmp_path_factory):
+    """Two models of one run registered under two names (iris-logreg v1, iris-forest v1) in their own MLflow."""
+    from flows.engine import execute
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FLOWZA_HOME", str(tmp_path_factory.mktemp("two-models-home")))
+        for name in ("FLOWZA_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "FLOWZA_OBJECT_STORE_URL"):
+            env.delenv(name, raising=False)
+        get_settings.cache_clear()
+        record = execute(two_models())
+        uri = get_settings().tracking_uri
+    get_settings.cache_clear()
+    assert record["status"] == "completed", record.get("error")
+    return {"record": record, "tracking_uri": uri}
+
+
+def test_each_version_shows_only_its_own_models_figures(client, two_trained, monkeypatch):
+    use_registry(monkeypatch, two_trained["tracking_uri"])
+    record, plots = two_trained["record"], {}
+    for name, model_node, evaluation, param, other in (("iris-logreg", "lr", "eval_lr", "C", "n_estimators"),
+                                                       ("iris-forest", "rf", "eval_rf", "n_estimators", "C")):
+        own = record["nodes"][evaluation]["metrics"]
+        [version] = client.get(f"/api/models/{name}").json()["versions"]
+        assert version["run_id"] == record["mlflow_model_runs"][model_node]
+        assert version["metrics"] == scalars(own)  # as named: no other model's figures, no node prefixes
+        detail = client.get(f"/api/models/{name}/versions/1").json()
+        assert detail["metrics"] == version["metrics"] and detail["run_status"] == "FINISHED"
+        assert param in detail["params"] and other not in detail["params"]
+        files = {f["path"] for f in client.get(f"/api/models/{name}/versions/1/artifacts").json()}
+        assert f"evaluation/{evaluation}/feature_importance.png" in files
+        assert {p.split("/")[1] for p in files if p.startswith("evaluation/")} == {evaluation}
+        logged = client.get(f"/api/models/{name}/versions/1/artifacts/evaluation/{evaluation}/metrics.json").json()
+        assert logged["feature_importance"] == own["feature_importance"]
+        plot = client.get(f"/api/models/{name}/versions/1/artifacts/evaluation/{evaluation}/feature_importance.png")
+        assert plot.status_code == 200 and plot.content.startswith(PNG_MAGIC)
+        plots[name] = plot.content
+    assert plots["iris-logreg"] != plots["iris-forest"]

@@ -43,12 +43,13 @@ def test_a_deployment_run_started_outside_flowza_becomes_a_run_of_a_saved_workfl
 
     from api.db import workflows
     from api.db.session import session_factory
+    from deployments.metadata import run_id_of
     from deployments.runs import DEPLOYMENT_PATH
     from flowza.settings import get_settings
 
     # As `prefect deployment run flowza-workflow/run-workflow --param workflow=...` does: no run id, no workflow id.
     flow_run = asyncio.run(_run(arun_deployment, DEPLOYMENT_PATH, {"workflow": CLASSIFICATION}))
-    run = wait_for_row(flow_run.id.hex)
+    run = wait_for_row(run_id_of(flow_run.id))
     assert run.status == "completed" and run.flow_run_id == str(flow_run.id)
     assert run.record["progress"]["done"] == 5 and run.finished_at >= run.started_at
     with session_factory(get_settings().metadata_db_url)() as session:
@@ -59,8 +60,37 @@ def test_a_deployment_run_started_outside_flowza_becomes_a_run_of_a_saved_workfl
     # Naming the saved workflow with an edited definition adds a version instead of a new workflow.
     edited = CLASSIFICATION | {"description": "edited in the Prefect UI"}
     again = asyncio.run(_run(arun_deployment, DEPLOYMENT_PATH, {"workflow": edited, "workflow_id": saved.id}))
-    second = wait_for_row(again.id.hex)
+    second = wait_for_row(run_id_of(again.id))
     assert second.workflow_id == saved.id and second.workflow_version == 2 and second.status == "completed"
+
+
+@pytest.mark.usefixtures("flowza_worker", "repo_data")
+def test_a_failed_deployment_run_stores_why_it_failed():
+    from prefect.deployments import arun_deployment
+
+    from deployments.metadata import run_id_of
+    from deployments.runs import DEPLOYMENT_PATH
+
+    broken = {"name": "Broken", "nodes": [{"id": "load", "type": "csv_loader",
+                                            "parameters": {"file_path": "no-such-file.csv"}}]}
+    flow_run = asyncio.run(_run(arun_deployment, DEPLOYMENT_PATH, {"workflow": broken}))
+    run = wait_for_row(run_id_of(flow_run.id))
+    assert run.status == "failed" and run.record["error"] == run.error
+    assert run.error["code"] == "FILE_NOT_FOUND" and run.error["node_id"] == "load"
+    assert "no-such-file.csv" in run.error["message"]
+
+
+def test_runs_of_flow_runs_created_together_differ_from_their_first_characters():
+    from prefect._internal.uuid7 import uuid7
+
+    from deployments.metadata import run_id_of
+
+    flow_runs = [uuid7() for _ in range(50)]  # as the scheduler creates them: in one go
+    assert len({f.hex[:8] for f in flow_runs}) <= 2  # Prefect's own ids: time-ordered, a shared prefix
+    run_ids = [run_id_of(f) for f in flow_runs]
+    assert len({r[:8] for r in run_ids}) == 50
+    assert all(len(r) == 32 and int(r, 16) >= 0 and r == r.lower() for r in run_ids)  # the API's uuid4-hex shape
+    assert run_ids == [run_id_of(str(f)) for f in flow_runs]  # stable: a flow run claimed again keeps its row
 
 
 async def _run(arun_deployment, name: str, parameters: dict):

@@ -21,8 +21,8 @@ def test_outputs_are_parquet_objects_in_s3_and_reused(flowza_env, s3_bucket, s3_
     get_settings.cache_clear()
     wf = {"name": "s3", "nodes": [
         {"id": "load", "type": "sample_dataset", "parameters": {"name": "titanic"}},
-        {"id": "enc", "type": "one_hot_encode", "parameters": {"columns": ["Sex", "Embarked"]}},
-        {"id": "split", "type": "train_test_split", "parameters": {"target_column": "Survived"}}],
+        {"id": "enc", "type": "one_hot_encode", "parameters": {"columns": ["sex", "embarked"]}},
+        {"id": "split", "type": "train_test_split", "parameters": {"target_column": "survived"}}],
         "connections": [{"source": "load", "target": "enc"}, {"source": "enc", "target": "split"}]}
 
     first = execute(wf)

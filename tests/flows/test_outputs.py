@@ -16,7 +16,7 @@ from nodes.ports import Dataset, Metrics, Model
 
 def run_node(node_type, inputs, **params):
     defn = discover()[node_type]
-    ctx = NodeContext(node_id=node_type, protected_columns=frozenset({"Survived"}))
+    ctx = NodeContext(node_id=node_type, protected_columns=frozenset({"survived"}))
     return defn.run(inputs, defn.params_model(**params), ctx)
 
 
@@ -32,10 +32,10 @@ def save_all(outputs: OutputStore, named: dict) -> dict:
 @pytest.fixture
 def chain():
     loaded = run_node("sample_dataset", {}, name="titanic")["dataset"]
-    kept = run_node("drop_columns", {"dataset": loaded}, columns=["Cabin"])["dataset"]
-    encoded = run_node("one_hot_encode", {"dataset": kept}, columns=["Sex", "Embarked"])["dataset"]
-    imputed = run_node("impute", {"dataset": encoded}, strategy="median", columns=["Age"])["dataset"]
-    split = run_node("train_test_split", {"dataset": imputed}, target_column="Survived")
+    kept = run_node("drop_columns", {"dataset": loaded}, columns=["alive", "deck", "class", "embark_town"])["dataset"]
+    encoded = run_node("one_hot_encode", {"dataset": kept}, columns=["sex", "embarked"])["dataset"]
+    imputed = run_node("impute", {"dataset": encoded}, strategy="median", columns=["age"])["dataset"]
+    split = run_node("train_test_split", {"dataset": imputed}, target_column="survived")
     model = run_node("train_logreg", {"train": split["train"]}, max_iter=500)["model"]
     return {"loaded": loaded, "encoded": encoded, "train": split["train"], "model": model}
 
@@ -47,7 +47,7 @@ def test_datasets_round_trip_with_lineage_and_share_the_raw_table(tmp_path, chai
     original = chain["train"]
     pd.testing.assert_frame_equal(train.frame, original.frame)
     pd.testing.assert_frame_equal(train.raw, original.raw)
-    assert (train.fitted_on, train.target) == ("train", "Survived")
+    assert (train.fitted_on, train.target) == ("train", "survived")
     assert [type(s).__name__ for s in train.steps] == ["DropColumns", "OneHot", "Impute"]
     assert fresh.load(refs["encoded"]).raw is train.raw  # the loader's table is read once, shared
     assert not list(tmp_path.rglob("*.raw.parquet"))  # and stored once

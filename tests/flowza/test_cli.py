@@ -56,8 +56,12 @@ def test_failed_run_exits_one_with_a_clear_message(cli_env, tmp_path):
     assert result.returncode == 1
     assert "FILE_NOT_FOUND" in result.stdout and "no.csv" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+    summary = result.stdout[result.stdout.index("\nRun "):]  # the run's own verdict, after the node lines
+    assert " failed in " in summary and "FILE_NOT_FOUND at node 'load': " in summary and "no.csv" in summary
     record = json.loads(flowza("run", str(path), "--json", env_extra=cli_env).stdout)
     assert record["status"] == "failed" and record["nodes"]["load"]["error"]["code"] == "FILE_NOT_FOUND"
+    assert record["error"] == {"code": "FILE_NOT_FOUND", "node_id": "load",
+                               "message": record["nodes"]["load"]["error"]["message"]}
 
 
 def test_invalid_workflows_and_files_exit_two_without_running(tmp_path, flowza_env):
