@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from api import access
 from api.auth import CurrentUser
@@ -15,13 +16,48 @@ from api.db import datasets as rows
 from api.db.models import Dataset
 from api.deps import SessionDep
 from api.services import uploads
+from nodes.csv_reading import CsvReadOptions
 
 router = APIRouter(tags=["datasets"])
 
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary", "description": "A UTF-8 CSV with a header line."},
+        "file": {"type": "string", "format": "binary",
+                 "description": "A CSV file; how to read it (encoding, header, separator…) is in the query."},
         "name": {"type": "string", "maxLength": 300, "description": "Display name; default: the file's name."}}}}}}}
+
+
+def _about(name: str) -> str | None:
+    info = CsvReadOptions.model_fields[name]
+    return " ".join(filter(None, [info.title, "—", info.description])) if info.description else info.title
+
+
+def read_options(
+    separator: str = Query(",", description=_about("separator")),
+    encoding: str = Query("utf-8", description=_about("encoding")),
+    has_header: bool = Query(True, description=_about("has_header")),
+    column_names: list[str] | None = Query(None, description=_about("column_names") + " (repeat the parameter)"),
+    na_values: list[str] = Query([], description=_about("na_values") + " (repeat the parameter)"),
+    skip_initial_space: bool = Query(False, description=_about("skip_initial_space")),
+) -> CsvReadOptions:
+    """How to read the CSV, as query parameters: the csv_loader's reading parameters, checked the same way."""
+    try:
+        return CsvReadOptions(separator=separator, encoding=encoding, has_header=has_header, column_names=column_names,
+                              na_values=na_values, skip_initial_space=skip_initial_space)
+    except ValidationError as exc:
+        raise RequestValidationError([{"type": err["type"], "loc": ("query", *err["loc"]),
+                                       "msg": err["msg"].removeprefix("Value error, ")}
+                                      for err in exc.errors()]) from None
+
+
+ReadOptions = Annotated[CsvReadOptions, Depends(read_options)]
+
+
+class CsvWarning(BaseModel):
+    code: str = Field(description="HEADER_LOOKS_LIKE_DATA, SEPARATOR_LOOKS_WRONG or MISSING_MARKER.")
+    message: str
+    fix: dict[str, Any] | None = Field(None, description="Reading parameters that would solve it, ready to set on "
+                                                         "the csv_loader and the preview's query.")
 
 
 class ColumnPublic(BaseModel):
@@ -48,25 +84,33 @@ class DatasetPublic(BaseModel):
     loader: dict[str, Any] = Field(description="A csv_loader node reading this dataset, ready for a workflow.")
 
 
+class DatasetUploaded(DatasetPublic):
+    warnings: list[CsvWarning] = Field(description="Likely mistakes in reading the file with the options given.")
+
+
 class DatasetPreview(BaseModel):
     dataset_id: str
     offset: int
     limit: int
-    total_rows: int
+    total_rows: int = Field(description="Rows in the file when read with the options given.")
     columns: list[ColumnStats]
     rows: list[dict[str, Any]]
+    warnings: list[CsvWarning]
+    loader: dict[str, Any] = Field(description="A csv_loader node reading the dataset as this preview did.")
 
 
-def to_public(dataset: Dataset) -> DatasetPublic:
+def to_public(dataset: Dataset, options: CsvReadOptions | None = None) -> DatasetPublic:
     return DatasetPublic(id=dataset.id, name=dataset.name, filename=dataset.filename, rows=dataset.rows,
                          columns=dataset.columns, size_bytes=dataset.size_bytes, created_at=dataset.created_at,
-                         loader={"type": "csv_loader", "parameters": {"dataset_id": dataset.id}})
+                         loader=uploads.loader_node(dataset.id, options or CsvReadOptions()))
 
 
 @router.post("/api/upload", status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY,
-             summary="Upload a CSV (multipart 'file', optional 'name'); streamed, size-limited, checked")
-async def upload(request: Request, session: SessionDep, user: CurrentUser) -> DatasetPublic:
-    return to_public(await uploads.store_upload(request, session, access.visible_to(user)))
+             summary="Upload a CSV (multipart 'file', optional 'name'; reading options in the query); "
+                     "streamed, size-limited, checked")
+async def upload(request: Request, session: SessionDep, user: CurrentUser, options: ReadOptions) -> DatasetUploaded:
+    dataset, warnings = await uploads.store_upload(request, session, access.visible_to(user), options)
+    return DatasetUploaded(**to_public(dataset, options).model_dump(), warnings=warnings)
 
 
 @router.get("/api/datasets/", summary="Your uploaded datasets, newest first")
@@ -81,12 +125,16 @@ def get_dataset(session: SessionDep, user: CurrentUser, dataset_id: str) -> Data
     return to_public(access.dataset(session, user, dataset_id))
 
 
-@router.get("/api/datasets/{dataset_id}/preview", summary="A page of rows, with per-column statistics")
-def preview(session: SessionDep, user: CurrentUser, dataset_id: str, offset: int = Query(0, ge=0),
-            limit: int = Query(50, ge=1, le=1000)) -> DatasetPreview:
+@router.get("/api/datasets/{dataset_id}/preview",
+            summary="A page of rows, per-column statistics and reading warnings, read with the options given")
+def preview(session: SessionDep, user: CurrentUser, dataset_id: str, options: ReadOptions,
+            offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=1000)) -> DatasetPreview:
     dataset = access.dataset(session, user, dataset_id)
-    return DatasetPreview(dataset_id=dataset.id, offset=offset, limit=limit, total_rows=dataset.rows,
-                          columns=dataset.columns, rows=uploads.read_rows(dataset, offset, limit))
+    summary = uploads.preview_summary(dataset, options)
+    return DatasetPreview(dataset_id=dataset.id, offset=offset, limit=limit, total_rows=summary.rows,
+                          columns=summary.columns, warnings=summary.warnings,
+                          rows=uploads.read_rows(dataset, offset, limit, options, summary.rows),
+                          loader=uploads.loader_node(dataset.id, options))
 
 
 @router.get("/api/datasets/{dataset_id}/download", response_class=FileResponse, summary="The CSV as uploaded")

@@ -1,4 +1,8 @@
-"""Receiving a multipart CSV upload: streamed into a temp file under a size limit, checked as UTF-8 text."""
+"""Receiving a multipart CSV upload: streamed into a temp file under a size limit, checked as text.
+
+Text means: it decodes in the encoding the upload names (UTF-8 by default) and holds no NUL byte (UTF-16 and
+UTF-32 aside). Any line ending and a byte-order mark are text; whether it is a CSV is the reader's call.
+"""
 
 from __future__ import annotations
 
@@ -52,12 +56,18 @@ class Received:
 
     out: BinaryIO
     limit: int
+    encoding: str = "utf-8"
     filename: str | None = None
     size: int = 0
     fields: dict[str, str] = field(default_factory=dict)
     _part: dict = field(default_factory=dict)
     _parts: int = 0
-    _utf8: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")())
+    _text: codecs.IncrementalDecoder = field(init=False)
+    _nul_is_binary: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._text = codecs.getincrementaldecoder(self.encoding)()
+        self._nul_is_binary = not codecs.lookup(self.encoding).name.startswith(("utf-16", "utf-32"))
 
     def callbacks(self) -> dict:
         return {"on_part_begin": self._begin, "on_header_field": self._header_field,
@@ -106,25 +116,31 @@ class Received:
         self.size += len(chunk)
         if self.size > self.limit:
             raise too_large()
-        # A NUL byte or invalid UTF-8 means binary content: refuse it before storing any more of it.
+        # A NUL byte or undecodable bytes mean binary content: refuse it before storing any more of it.
         try:
-            self._utf8.decode(chunk)
-        except UnicodeDecodeError:
-            raise UnsupportedUpload("the file is not UTF-8 text: upload a CSV file saved as UTF-8",
-                                    field="file") from None
-        if b"\x00" in chunk:
+            self._text.decode(chunk)
+        except UnicodeError:  # a decoding error, or a codec refusing the start (UTF-16 without a byte-order mark)
+            raise self._not_text() from None
+        if self._nul_is_binary and b"\x00" in chunk:
             raise UnsupportedUpload("the file holds binary data (NUL bytes): upload a CSV file", field="file")
         self.out.write(chunk)
 
     def _end(self) -> None:
         if self._part["is_file"]:
             try:
-                self._utf8.decode(b"", final=True)
-            except UnicodeDecodeError:
-                raise UnsupportedUpload("the file ends inside a UTF-8 character: upload a CSV file",
+                self._text.decode(b"", final=True)
+            except UnicodeError:
+                raise UnsupportedUpload(f"the file ends inside a character ({self.encoding}): upload a CSV file",
                                         field="file") from None
         else:
             self.fields[self._part["name"]] = self._part["data"].decode("utf-8", "replace")
+
+    def _not_text(self) -> UnsupportedUpload:
+        if codecs.lookup(self.encoding).name == "utf-8":
+            return UnsupportedUpload("the file is not UTF-8 text: upload a CSV file saved as UTF-8, or give its "
+                                     "encoding (the 'encoding' query parameter, e.g. latin-1)", field="file")
+        return UnsupportedUpload(f"the file is not {self.encoding} text: upload a CSV file, and give the "
+                                 f"encoding it was saved in", field="file")
 
 
 def too_large() -> PayloadTooLarge:
@@ -133,8 +149,11 @@ def too_large() -> PayloadTooLarge:
                            field="file")
 
 
-async def receive(request: Request, directory: Path) -> tuple[Received, Path]:
-    """Stream the multipart body's file part into a temp file in ``directory``; nothing is left on error."""
+async def receive(request: Request, directory: Path, encoding: str = "utf-8") -> tuple[Received, Path]:
+    """Stream the multipart body's file part into a temp file in ``directory``; nothing is left on error.
+
+    The file must be text in ``encoding`` (a name ``codecs`` knows).
+    """
     content_type, options = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise UnsupportedUpload("send the CSV as multipart/form-data with a part named 'file'", field="file")
@@ -147,7 +166,7 @@ async def receive(request: Request, directory: Path) -> tuple[Received, Path]:
     tmp = Path(name)
     try:
         with os.fdopen(handle, "wb") as out:
-            received = Received(out, limit)
+            received = Received(out, limit, encoding)
             parser = MultipartParser(options[b"boundary"], received.callbacks())
             async for chunk in request.stream():
                 parser.write(chunk)

@@ -1,12 +1,16 @@
-"""Uploaded CSV datasets: checked, kept as FLOWZA_HOME/datasets/<id>.csv with their row, previewed, removed."""
+"""Uploaded CSV datasets: checked, kept as FLOWZA_HOME/datasets/<id>.csv with their row, previewed, removed.
+
+Reading goes through nodes/csv_reading.py, so an upload and its preview see the table a csv_loader would.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
 import os
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -18,8 +22,10 @@ from api.db.base import new_id
 from api.db.datasets import create_dataset, soft_delete_dataset
 from api.db.models import Dataset
 from api.services.multipart_upload import Received, invalid, receive
-from flowza.errors import EmptyData, FileNotFound, ParseError
+from flowza.errors import FileNotFound, FlowzaError
 from flowza.settings import get_settings
+from nodes.csv_checks import table_warnings
+from nodes.csv_reading import CsvReadOptions, read_csv, read_head
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +39,36 @@ def dataset_file(dataset_id: str) -> Path:
     return datasets_dir() / f"{dataset_id}.csv"
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """The whole CSV as the csv_loader will read it; a header and at least one row, else a clear error."""
+def read_table(path: Path, options: CsvReadOptions, offset: int = 0, limit: int | None = None) -> pd.DataFrame:
+    """The CSV (or ``limit`` rows from ``offset``) as a csv_loader with these options reads it.
+
+    Errors name the part of the request at fault: the file, or the reading option.
+    """
     try:
-        frame = pd.read_csv(path, encoding="utf-8")
-    except pd.errors.EmptyDataError as exc:
-        raise EmptyData("the file is empty: a CSV needs a header line and at least one row", field="file") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error, ValueError) as exc:
-        raise ParseError(f"the file is not a readable CSV: {str(exc).splitlines()[0][:300]}", field="file") from exc
-    if frame.empty:
-        raise EmptyData("the file has a header but no rows", field="file")
-    return frame
+        return read_csv(path, options, nrows=limit, skip=offset, label="the file")
+    except FlowzaError as exc:
+        exc.field = exc.field or "file"
+        raise
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """What a CSV read with some options holds: row count, per-column statistics, likely reading mistakes."""
+
+    rows: int
+    columns: list[dict]
+    warnings: list[dict]
+
+
+def summarize(path: Path, options: CsvReadOptions) -> TableSummary:
+    frame = read_table(path, options)
+    return TableSummary(len(frame), describe_columns(frame),
+                        table_warnings(frame, options, lambda: read_head(path, options)))
+
+
+def loader_node(dataset_id: str, options: CsvReadOptions) -> dict:
+    """A csv_loader reading the dataset as ``options`` say (only the options that differ from the defaults)."""
+    return {"type": "csv_loader", "parameters": {"dataset_id": dataset_id} | options.model_dump(exclude_defaults=True)}
 
 
 def _number(value) -> int | float | None:
@@ -63,31 +88,37 @@ def describe_columns(frame: pd.DataFrame) -> list[dict]:
     return columns
 
 
-def _keep(session: Session, received: Received, tmp: Path, owner_id: str | None) -> Dataset:
+def _keep(session: Session, received: Received, tmp: Path, owner_id: str | None,
+          options: CsvReadOptions) -> tuple[Dataset, list[dict]]:
     name = " ".join(received.fields.get("name", "").split())
     if len(name) > 300:
         raise invalid("name", "at most 300 characters")
-    frame = read_table(tmp)
+    summary = summarize(tmp, options)
     dataset_id = new_id()
     final = tmp.parent / f"{dataset_id}.csv"
     dataset = create_dataset(session, owner_id=owner_id, name=name or Path(received.filename).stem or "upload",
                              filename=received.filename, path=str(final), size_bytes=received.size,
-                             rows=len(frame), columns=describe_columns(frame), dataset_id=dataset_id)
+                             rows=summary.rows, columns=summary.columns, dataset_id=dataset_id)
     os.replace(tmp, final)
     try:
         session.commit()  # here, not after the response: a failed commit must take the file with it
     except BaseException:
         final.unlink(missing_ok=True)
         raise
-    log.info("stored dataset %s (%d rows, %d bytes)", dataset_id, len(frame), received.size)
-    return dataset
+    log.info("stored dataset %s (%d rows, %d bytes, %d warnings)", dataset_id, summary.rows, received.size,
+             len(summary.warnings))
+    return dataset, summary.warnings
 
 
-async def store_upload(request: Request, session: Session, owner_id: str | None) -> Dataset:
-    """Receive, check and keep an uploaded CSV: either the file and its row both exist, or neither."""
-    received, tmp = await receive(request, datasets_dir())
+async def store_upload(request: Request, session: Session, owner_id: str | None,
+                       options: CsvReadOptions) -> tuple[Dataset, list[dict]]:
+    """Receive, check and keep an uploaded CSV: either the file and its row both exist, or neither.
+
+    Returns the dataset and the warnings reading it with ``options`` raised (``{code, message, fix}``).
+    """
+    received, tmp = await receive(request, datasets_dir(), options.encoding)
     try:
-        return await run_in_threadpool(_keep, session, received, tmp, owner_id)
+        return await run_in_threadpool(_keep, session, received, tmp, owner_id, options)
     finally:
         tmp.unlink(missing_ok=True)  # already renamed away when kept
 
@@ -100,12 +131,23 @@ def stored_file(dataset: Dataset) -> Path:
     return path
 
 
-def read_rows(dataset: Dataset, offset: int, limit: int) -> list[dict]:
-    """One page of the dataset's rows as JSON records."""
+def preview_summary(dataset: Dataset, options: CsvReadOptions) -> TableSummary:
+    """The dataset's summary as read with ``options``; kept while the file is unchanged, so paging is cheap."""
     path = stored_file(dataset)
-    if offset >= dataset.rows:
+    stat = path.stat()
+    return _summary_of(str(path), stat.st_mtime_ns, stat.st_size, options.model_dump_json())
+
+
+@lru_cache(maxsize=16)
+def _summary_of(path: str, _mtime_ns: int, _size: int, options_json: str) -> TableSummary:
+    return summarize(Path(path), CsvReadOptions.model_validate_json(options_json))
+
+
+def read_rows(dataset: Dataset, offset: int, limit: int, options: CsvReadOptions, total_rows: int) -> list[dict]:
+    """One page of the dataset's rows, read with ``options``, as JSON records."""
+    if offset >= total_rows:
         return []
-    frame = pd.read_csv(path, skiprows=range(1, offset + 1), nrows=limit)
+    frame = read_table(stored_file(dataset), options, offset, limit)
     return json.loads(frame.to_json(orient="records", date_format="iso", default_handler=str))
 
 

@@ -31,8 +31,8 @@ def test_split_sees_the_cleaned_columns_even_while_its_own_parameters_are_unfini
     result = input_columns(draft, "split")
     assert result["problems"] == []
     columns = {c["name"]: c["dtype"] for c in result["inputs"]["dataset"]["columns"]}
-    assert "Survived" in columns and "Age" in columns
-    assert "PassengerId" not in columns and "Cabin" not in columns  # dropped by the clean node upstream
+    assert "survived" in columns and "age" in columns
+    assert "alive" not in columns and "deck" not in columns  # dropped by the clean node upstream
 
 
 @pytest.mark.usefixtures("repo_data")
@@ -48,7 +48,8 @@ def test_upstream_problems_are_reported_instead_of_columns():
     from flows.preview import input_columns
 
     broken = json.loads(json.dumps(CLASSIFICATION))
-    next(n for n in broken["nodes"] if n["id"] == "load")["parameters"]["file_path"] = "no/such.csv"
+    next(n for n in broken["nodes"] if n["id"] == "load").update(type="csv_loader",
+                                                                  parameters={"file_path": "no/such.csv"})
     result = input_columns(broken, "split")
     assert result["inputs"] == {} and result["problems"][0]["node_id"] == "load"
     assert "no/such.csv" in result["problems"][0]["message"]
@@ -74,3 +75,23 @@ def test_unknown_node_is_a_clear_error():
 
     with pytest.raises(FlowzaError, match="not in the workflow"):
         input_columns(CLASSIFICATION, "nope")
+
+
+def test_a_loaders_warnings_reach_the_column_preview_and_the_fix_clears_them(flowza_env):
+    from flows.preview import input_columns
+
+    (flowza_env["data"] / "adult.data").write_bytes(b"".join(
+        f"{30 + i % 40}, {'?' if i % 9 == 0 else 'Private'}, {i * 7}\r".encode() for i in range(500)))
+    loader = {"id": "load", "type": "csv_loader", "parameters": {"file_path": "adult.data"}}
+    workflow = {"nodes": [loader, {"id": "clean", "type": "drop_nulls"}],
+                "connections": [{"source": "load", "target": "clean"}]}
+
+    result = input_columns(workflow, "clean")
+    header = next(w for w in result["warnings"] if w["code"] == "HEADER_LOOKS_LIKE_DATA")
+    assert header["node_id"] == "load" and header["fix"] == {"has_header": False}
+    assert [c["name"] for c in result["inputs"]["dataset"]["columns"]][0] == "30"
+
+    loader["parameters"] |= header["fix"] | {"na_values": ["?"], "skip_initial_space": True}
+    fixed = input_columns(workflow, "clean")
+    assert fixed["warnings"] == [] and fixed["problems"] == []
+    assert [c["name"] for c in fixed["inputs"]["dataset"]["columns"]] == ["column_1", "column_2", "column_3"]

@@ -79,12 +79,13 @@ def test_unusable_content_is_a_named_error(load_csv, data_dir, content, error, m
         load_csv(file_path="bad.csv")
 
 
-def test_unknown_encoding_is_an_invalid_parameter(load_csv, data_dir):
+@pytest.mark.parametrize("encoding", ["no-such-codec", "rot13"])  # rot13 is a codec, but not a text encoding
+def test_unknown_encoding_is_refused_by_the_parameters(load_csv, data_dir, encoding):
     PEOPLE.to_csv(data_dir / "people.csv", index=False)
 
-    with pytest.raises(InvalidParameter, match="no-such-codec") as err:
-        load_csv(file_path="people.csv", encoding="no-such-codec")
-    assert err.value.field == "encoding"
+    with pytest.raises(ValidationError, match=f"unknown encoding '{encoding}'") as err:
+        load_csv(file_path="people.csv", encoding=encoding)
+    assert err.value.errors()[0]["loc"] == ("encoding",)
 
 
 def test_file_over_the_size_limit_is_refused(run_node, data_dir):
@@ -100,6 +101,29 @@ def test_dataset_id_reads_from_the_datasets_dir(load_csv, data_dir, datasets_dir
     pd.DataFrame({"other": [1]}).to_csv(data_dir / "upload-1.csv", index=False)
 
     pd.testing.assert_frame_equal(load_csv(dataset_id="upload-1"), PEOPLE)
+
+
+@pytest.mark.parametrize("file_path", ["people\x00.csv", "a\nb.csv", "tab\there.csv"])
+def test_control_characters_in_a_path_are_an_invalid_parameter_before_anything_runs(load_csv, file_path):
+    from flows.validation import validate_workflow
+
+    with pytest.raises(ValidationError, match="control characters"):
+        load_csv(file_path=file_path)
+    _, problems = validate_workflow({"nodes": [{"id": "load", "type": "csv_loader",
+                                                "parameters": {"file_path": file_path}}]})
+    assert [(p.code, p.field) for p in problems if p.severity == "error"] == [("INVALID_PARAMETER", "file_path")]
+
+
+def test_a_path_the_system_cannot_open_is_an_invalid_parameter(load_csv, data_dir, datasets_dir):
+    from nodes.base import NodeContext
+    from nodes.loaders import CsvLoaderParams, resolve_csv_path
+
+    with pytest.raises(InvalidParameter, match="is not a usable path: File name too long") as err:
+        load_csv(file_path="x" * 300 + ".csv")
+    assert err.value.field == "file_path"
+    unchecked = CsvLoaderParams.model_construct(file_path="people\x00.csv", dataset_id=None)  # past validation
+    with pytest.raises(InvalidParameter, match="is not a usable path"):
+        resolve_csv_path(unchecked, NodeContext(node_id="load", data_dir=data_dir, datasets_dir=datasets_dir))
 
 
 @pytest.mark.parametrize("dataset_id", ["../x", "..", "a/b", "/etc/passwd", ""])
@@ -120,7 +144,7 @@ def test_exactly_one_source_must_be_given(load_csv, params):
 def test_every_sample_loads_a_table_with_its_label(run_node, name):
     frame = run_node("sample_dataset", name=name)["dataset"].frame
 
-    label = "Survived" if name == "titanic" else "target"
+    label = "survived" if name == "titanic" else "target"
     assert len(frame) > 0 and label in frame.columns
     assert frame[label].notna().all()
 
@@ -128,7 +152,7 @@ def test_every_sample_loads_a_table_with_its_label(run_node, name):
 def test_titanic_has_gaps_in_age(run_node):
     frame = run_node("sample_dataset", name="titanic")["dataset"].frame
 
-    assert frame["Age"].isna().any()
+    assert frame["age"].isna().any()
 
 
 @pytest.mark.parametrize("name", SAMPLES)
