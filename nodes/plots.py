@@ -7,7 +7,7 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-# Labels are users' column names and class values: a '$' in them is text, not math ("$\\frac$" would not draw).
+# Labels are users' column names and class values: a '$' in them is text, not math ("$\frac$" would not draw).
 matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
