@@ -24,7 +24,8 @@ from starlette.requests import ClientDisconnect
 from flowza.errors import FlowzaError
 from flowza.settings import get_settings
 
-SUFFIXES = {".csv", ".txt", ""}
+# Public tables come as .csv, .tsv, .txt, or UCI's .data/.test: the content is checked, the name only screened.
+SUFFIXES = {".csv", ".tsv", ".tab", ".psv", ".txt", ".data", ".dat", ".test", ".train", ""}
 FORM_SLACK = 2**20  # room for boundaries and small fields on top of the file in a Content-Length
 FIELD_BYTES, MAX_PARTS = 4096, 16
 
@@ -104,7 +105,9 @@ class Received:
         self.filename = clean_filename(options[b"filename"].decode("utf-8", "replace"))
         suffix = os.path.splitext(self.filename)[1].lower()
         if suffix not in SUFFIXES:
-            raise UnsupportedUpload(f"'{self.filename}' is not a CSV file: upload a .csv file", field="file")
+            raise UnsupportedUpload(f"'{self.filename}' is not a CSV file: upload a delimited text file "
+                                    f"({', '.join(sorted(s for s in SUFFIXES if s))}); save spreadsheets as CSV",
+                                    field="file")
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]

@@ -131,6 +131,13 @@ def test_oversized_upload_is_refused_without_reading_the_whole_body(small_limit_
     assert_nothing_kept(small_limit_client, flowza_env)
 
 
+@pytest.mark.parametrize("filename", ["adult.data", "adult.test", "table.tsv", "notes.txt", "no_suffix"])
+def test_delimited_text_uploads_are_accepted_whatever_their_suffix(client, filename):
+    response = upload(client, b"a,b\n1,2\n3,4\n", filename)
+    assert response.status_code == 201, response.text
+    assert response.json()["rows"] == 2
+
+
 @pytest.mark.parametrize(("filename", "content", "code"), [
     ("picture.png", PNG, "UNSUPPORTED_MEDIA_TYPE"),
     ("setup.exe", EXE, "UNSUPPORTED_MEDIA_TYPE"),
