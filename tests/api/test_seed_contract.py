@@ -8,74 +8,29 @@ written with the seed's port names, and runs every template.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from sklearn.datasets import load_breast_cancer
+
+from tests.benchmarks.stack import Stack
 
 READY_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 180
 TEMPLATES = {"classification", "cleaning", "regression", "titanic", "xgboost"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):  # gone meanwhile
-            continue
-    return found
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """`flowza up` started from an unrelated directory; yields ``(api_url, data_dir)``."""
     root = tmp_path_factory.mktemp("seed-contract")
-    home, elsewhere, data = root / "home", root / "somewhere-else", root / "data"
+    elsewhere, data = root / "somewhere-else", root / "data"
     elsewhere.mkdir()
     data.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWZA_", "PREFECT_", "MLFLOW_"))}
-    ports = {name: free_port() for name in ("api", "prefect", "mlflow")}
-    env |= {"FLOWZA_HOME": str(home), "FLOWZA_DATA_DIR": str(data), "FLOWZA_RUNS_PER_MINUTE": "1000",
-            **{f"FLOWZA_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
-    log = root / "up.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "flowza.cli", "up"], cwd=elsewhere, env=env,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while "Flowza is ready" not in log.read_text(errors="replace"):
-            assert proc.poll() is None, f"flowza up exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"flowza up was not ready in time:\n{log.read_text()[-3000:]}"
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{ports['api']}", data
-    finally:
-        children = children_of(proc.pid)
-        proc.send_signal(signal.SIGINT)  # Ctrl-C: `flowza up` stops its services
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            for pid in [proc.pid, *children]:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            proc.wait()
+    with Stack({"FLOWZA_DATA_DIR": str(data), "FLOWZA_RUNS_PER_MINUTE": "1000"}, timeout=READY_TIMEOUT_S,
+               cwd=elsewhere) as up:
+        yield up.api_url, data
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,7 @@ def children_of(pid: int) -> list[int]:
 class Stack:
     """The whole embedded stack as `flowza up` runs it, on 127.0.0.1."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None, timeout: float = 240):
+    def __init__(self, extra_env: dict[str, str] | None = None, timeout: float = 240, cwd: Path = REPO):
         self.home = Path(tempfile.mkdtemp(prefix="flowza-bench-home-"))
         ports = {name: free_port() for name in ("api", "prefect", "mlflow")}
         self.api_url = f"http://127.0.0.1:{ports['api']}"
@@ -76,7 +76,7 @@ class Stack:
         self.env = {**env, "FLOWZA_HOME": str(self.home), "FLOWZA_DATA_DIR": str(REPO),
                     "FLOWZA_API_PORT": str(ports["api"]), "FLOWZA_PREFECT_PORT": str(ports["prefect"]),
                     "FLOWZA_MLFLOW_PORT": str(ports["mlflow"]), **(extra_env or {})}
-        self.timeout, self.process, self.log_path = timeout, None, self.home / "up.log"
+        self.timeout, self.cwd, self.process, self.log_path = timeout, cwd, None, self.home / "up.log"
 
     def __enter__(self) -> "Stack":
         try:
@@ -93,7 +93,7 @@ class Stack:
         say(f"starting `flowza up` (FLOWZA_HOME={self.home}, API {self.api_url})")
         t0 = time.monotonic()
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "flowza.cli", "up"], cwd=REPO, env=self.env,
+            self.process = subprocess.Popen([sys.executable, "-m", "flowza.cli", "up"], cwd=self.cwd, env=self.env,
                                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         # "Flowza is ready" comes after the worker has reached its poll loop; /health does not check it.
