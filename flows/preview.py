@@ -80,7 +80,8 @@ def _run_sample(plan, sample_rows: int, warnings: list[dict]) -> dict[str, dict]
     for nid in plan.order:
         defn = plan.defs[nid]
         ctx = NodeContext(node_id=nid, data_dir=settings.data_root, datasets_dir=settings.home_dir / "datasets",
-                          max_dataset_mb=settings.max_dataset_mb, sample_rows=sample_rows, logger=log)
+                          protected_columns=plan.protected[nid], max_dataset_mb=settings.max_dataset_mb,
+                          sample_rows=sample_rows, logger=log)
         inputs = {port: values[src][src_port] for port, (src, src_port) in plan.inputs[nid].items()}
         try:
             outputs = defn.run(inputs, plan.params[nid], ctx)

@@ -22,7 +22,9 @@ REGRESSION = ["rmse", "mae", "r2"]
 
 
 class EvaluateParams(Params):
-    metrics: list[MetricName] | None = Field(None, description="Metrics to compute (default: all for the task).")
+    metrics: list[MetricName] | None = Field(
+        None, description="Metrics to compute (default: all for the task).",
+        json_schema_extra={"task_options": {"classification": CLASSIFICATION, "regression": REGRESSION}})
     positive_label: str | int | bool | None = Field(
         None, description="Binary targets: the positive class (default: 1, True, or the second sorted label).",
         json_schema_extra={"advanced": True})

@@ -36,7 +36,7 @@ LATEST_EVERY_S = 1.0
 QUEUE_SIZE = 1000
 MAX_FAILURES = 20  # record reads failing in a row before a watcher gives up (its clients get 1011)
 DRAIN_MAX_S = 8.0  # after the record is final, wait at most this long for the flow's last log lines
-NODE_FIELDS = ("status", "cached", "duration_s", "error", "outputs")
+NODE_FIELDS = ("status", "cached", "duration_s", "error", "warnings", "outputs")
 short_session = contextmanager(get_session)  # committed and closed at once: no session lives as long as a socket
 
 

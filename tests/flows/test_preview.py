@@ -95,3 +95,12 @@ def test_a_loaders_warnings_reach_the_column_preview_and_the_fix_clears_them(flo
     fixed = input_columns(workflow, "clean")
     assert fixed["warnings"] == [] and fixed["problems"] == []
     assert [c["name"] for c in fixed["inputs"]["dataset"]["columns"]] == ["column_1", "column_2", "column_3"]
+
+
+@pytest.mark.usefixtures("repo_data")
+def test_a_model_input_reports_its_task_and_the_target_is_left_unscaled_as_in_a_run():
+    from flows.preview import input_columns
+
+    seen = input_columns(CLASSIFICATION, "evaluate")["inputs"]  # preprocess normalizes upstream of the split
+    assert seen["model"] == {"task": "classification"}
+    assert {"name": "survived", "dtype": "int64"} in seen["test"]["columns"]

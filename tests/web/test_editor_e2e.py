@@ -6,10 +6,13 @@ their ports with the mouse, set parameters in the inspector (the column pickers 
 backend's sample), run it, watch it complete live, read accuracy and the confusion matrix in the evaluate
 node's Results tab, then break a connection and see the validation error on the node.
 
-One-hot encoding is needed: logistic regression refuses text features, and the CSV has two (Sex, Embarked);
-Cabin (mostly empty, so drop nulls would remove most rows) and PassengerId (an identifier) are dropped.
+One-hot encoding is needed: logistic regression refuses text features, and two are kept (sex, embarked).
+Dropped: alive (the label in words: a leak), deck (mostly empty, so drop nulls would remove most rows), and
+class and embark_town (copies of pclass and embarked, in words).
 
-Screenshots of every step go to test-artifacts/editor/ at the repository root.
+Every wait is for an event (an element, a WebSocket frame, a response) with generous limits: the test must
+pass on a loaded 2-core CI machine. Screenshots of every step go to test-artifacts/editor/<test>/ at the
+repository root.
 """
 
 from __future__ import annotations
@@ -23,88 +26,13 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 TITANIC = ROOT / "examples" / "data" / "titanic.csv"
-DROPPED = ["PassengerId", "Cabin"]
-TARGET = "Survived"
-RUN_TIMEOUT_MS = 120_000
+DROPPED = ["alive", "deck", "class", "embark_town"]
+TARGET = "survived"
+RUN_TIMEOUT_MS = 240_000  # a whole run on Prefect, on a busy machine
 
 # Console messages that are not errors of the editor. Each entry: (regex, why it is harmless). Empty on
 # purpose: the editor loads without any; add an entry only with the reason it is noise.
 IGNORED_CONSOLE: list[tuple[str, str]] = []
-
-
-class Editor:
-    """The page, with the gestures a user makes on the canvas; screenshots numbered in order."""
-
-    def __init__(self, page, artifacts: Path):
-        self.page, self.artifacts, self.shots = page, artifacts, 0
-        self.pane = page.locator(".react-flow__pane")
-
-    def shot(self, name: str) -> Path:
-        self.shots += 1
-        path = self.artifacts / f"{self.shots:02d}-{name}.png"
-        self.page.screenshot(path=str(path))
-        return path
-
-    def dismiss_toasts(self) -> None:
-        """Close the corner messages so they hide nothing in the next screenshot."""
-        while (close := self.page.locator('[data-testid="toast"] button[aria-label="Dismiss"]')).count():
-            close.first.click()
-
-    def node(self, node_id: str):
-        return self.page.locator(f'.react-flow__node[data-id="{node_id}"]')
-
-    def node_ids(self) -> list[str]:
-        return self.page.locator(".react-flow__node").evaluate_all("els => els.map(e => e.dataset.id)")
-
-    def drop(self, node_type: str, x: float, y: float) -> str:
-        """Drag ``node_type`` from the palette onto the pane at (x, y) (pane coordinates); its new id."""
-        before = set(self.node_ids())
-        self.page.get_by_test_id(f"palette-{node_type}").drag_to(self.pane, target_position={"x": x, "y": y})
-        self.page.wait_for_function(
-            "n => document.querySelectorAll('.react-flow__node').length === n", arg=len(before) + 1)
-        (new,) = set(self.node_ids()) - before
-        assert new.startswith(node_type), f"dropping {node_type} added {new}"
-        return new
-
-    def move(self, node_id: str, x: float, y: float) -> None:
-        """Drag a node by its header so that the header's centre lands on (x, y) in pane coordinates."""
-        header = self.node(node_id).locator(".fz-node-header")
-        box, pane = header.bounding_box(), self.pane.bounding_box()
-        self.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        self.page.mouse.down()
-        self.page.mouse.move(pane["x"] + x, pane["y"] + y, steps=10)
-        self.page.mouse.up()
-
-    def connect(self, source: str, source_port: str, target: str, target_port: str) -> str:
-        """Drag from an output handle to an input handle with the mouse; the new edge's id."""
-        edge_id = f"{source}.{source_port}->{target}.{target_port}"
-        start = self.node(source).locator(f'.react-flow__handle.source[data-handleid="{source_port}"]')
-        end = self.node(target).locator(f'.react-flow__handle.target[data-handleid="{target_port}"]')
-        a, b = start.bounding_box(), end.bounding_box()
-        self.page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
-        self.page.mouse.down()
-        self.page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=12)
-        self.page.mouse.up()
-        self.edge(edge_id).wait_for(state="attached", timeout=5_000)
-        return edge_id
-
-    def edge(self, edge_id: str):
-        return self.page.locator(f'.react-flow__edge[data-id="{edge_id}"]')
-
-    def select(self, node_id: str) -> None:
-        """Click the node's title, then wait for the inspector to show it."""
-        self.node(node_id).locator(".fz-node-label").click()
-        self.page.locator(".node-header-meta", has_text=node_id).wait_for()
-
-    def checkbox(self, node_id: str, field: str, column: str):
-        group = self.page.locator(f"#param-{node_id}-{field}")
-        return group.locator("label.check-item", has=self.page.locator("span", has_text=re.compile(
-            f"^{re.escape(column)}$"))).locator("input[type=checkbox]")
-
-    def checklist_columns(self, node_id: str, field: str) -> list[str]:
-        group = self.page.locator(f"#param-{node_id}-{field}")
-        group.locator("label.check-item").first.wait_for()
-        return group.locator("label.check-item > span:first-of-type").all_inner_texts()
 
 
 def expected_columns() -> tuple[list[str], list[str], int]:
@@ -117,21 +45,23 @@ def expected_columns() -> tuple[list[str], list[str], int]:
 
 
 def test_build_run_and_inspect_the_titanic_workflow(editor_prerequisites, flowza_worker, live_app, browser_page,
-                                                    artifacts):
+                                                    ui):
     # Fixture order: the prerequisites first (skip, or fail in CI, before Prefect starts); the browser last.
     kept, encoded, test_rows = expected_columns()
-    page = browser_page.page
-    page.set_default_timeout(15_000)
-    ui = Editor(page, artifacts)
+    csv_columns = list(pd.read_csv(TITANIC, nrows=1).columns)
+    csv_rows = len(pd.read_csv(TITANIC))
+    page = ui.page
     try:
-        page.goto(live_app + "/")
-        page.get_by_test_id("palette-drop_columns").wait_for()
+        ui.open(live_app)
 
         # 1. Upload the CSV: a csv_loader for it appears, wired to the uploaded dataset.
         page.get_by_label("Upload CSV", exact=True).set_input_files(str(TITANIC))
         load = "csv_loader_1"
         ui.node(load).wait_for()
-        page.get_by_test_id("toast").filter(has_text=re.compile(r"titanic: 891 rows, 10 columns")).wait_for()
+        page.get_by_test_id("toast").filter(
+            has_text=f"titanic: {csv_rows} rows, {len(csv_columns)} columns").wait_for()
+        assert page.get_by_test_id("upload-review").count() == 0  # read as meant: nothing to check
+        assert page.get_by_test_id(f"warnings-{load}").count() == 0
         ui.move(load, 110, 80)
         ui.select(load)
         (uploaded,) = page.request.get(live_app + "/api/datasets/").json()
@@ -157,10 +87,11 @@ def test_build_run_and_inspect_the_titanic_workflow(editor_prerequisites, flowza
 
         # 3. Parameters. Drop columns: the checklist offers the CSV's columns (from the backend's sample).
         ui.select(drop)
-        assert ui.checklist_columns(drop, "columns") == list(pd.read_csv(TITANIC, nrows=1).columns)
+        assert ui.checklist_columns(drop, "columns") == csv_columns
         for column in DROPPED:
             ui.checkbox(drop, "columns", column).check()
-        page.locator(f"#param-{drop}-columns .checklist-head", has_text="2 of 10 selected").wait_for()
+        page.locator(f"#param-{drop}-columns .checklist-head",
+                     has_text=f"{len(DROPPED)} of {len(csv_columns)} selected").wait_for()
         ui.shot("drop-columns-parameters")
 
         # Further down, the pickers offer what is left: the CSV's columns minus the dropped ones ...
@@ -204,6 +135,9 @@ def test_build_run_and_inspect_the_titanic_workflow(editor_prerequisites, flowza
         live = {e["node_id"] for e in events if e["type"] == "node" and e["status"] == "completed"}
         assert live == set(statuses), f"node events received live: {sorted(live)}"
         assert {"type": "run", "status": "completed"}.items() <= events[-1].items(), events[-1]
+        # The status pills made every node taller: none covers another.
+        ui.frames()
+        assert ui.overlaps() == [], f"overlapping nodes after the run: {ui.overlaps()}"
 
         # The evaluate node's Results tab: accuracy and the confusion matrix.
         page.locator('button[aria-expanded="true"]', has_text="Run panel").click()  # the whole canvas again
@@ -219,7 +153,7 @@ def test_build_run_and_inspect_the_titanic_workflow(editor_prerequisites, flowza
         label = matrix.locator("svg").get_attribute("aria-label")
         correct, total = map(int, re.fullmatch(r"Confusion matrix: (\d+) of (\d+) test rows.*", label).groups())
         assert total == test_rows and abs(correct / total - value) < 1e-9, (label, value, test_rows)
-        assert matrix.locator("text.cell-count").count() == 4  # Survived: 0 / 1
+        assert matrix.locator("text.cell-count").count() == 4  # survived: 0 / 1
         matrix.scroll_into_view_if_needed()
         ui.dismiss_toasts()
         ui.shot("evaluate-results")
@@ -245,13 +179,8 @@ def test_build_run_and_inspect_the_titanic_workflow(editor_prerequisites, flowza
         inspector.get_by_role("list", name="Problems").get_by_text("input 'train'").wait_for()  # it says so too
         inspector.get_by_text("Connect an input to choose its columns").wait_for()
         ui.shot("broken-connection-problem")
-    except BaseException:
-        ui.shot("failure")
-        raise
     finally:
         errors = [m for m in browser_page.errors if not any(re.search(p, m) for p, _ in IGNORED_CONSOLE)]
-        if errors:
-            print("browser console errors:", *errors, sep="\n  ")
 
-    # 7. No console errors nor uncaught exceptions at any point.
+    # 6. No console errors nor uncaught exceptions at any point.
     assert errors == []

@@ -1,14 +1,17 @@
-// The editor's layout: top bar, palette | canvas | inspector, the run panel below the canvas,
-// and the model registry as a full-height overlay page.
+// The editor's layout: top bar, palette | canvas | inspector (each side panel collapsible to a rail), the run
+// panel below the canvas, and the model registry as a full-height overlay page.
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect, useState } from "react";
 import { LoginDialog } from "./auth/LoginDialog";
 import { Canvas } from "./canvas/Canvas";
+import { UploadReviewDialog } from "./canvas/UploadReviewDialog";
 import { Palette } from "./canvas/Palette";
 import { Inspector } from "./inspector/Inspector";
 import { ModelsView } from "./models/ModelsView";
 import { RunPanel } from "./runs/RunPanel";
 import { useEditor } from "./state/editor";
+import { usePanels } from "./state/panels";
+import { PanelRail } from "./ui/SidePanelToggle";
 import { Toasts } from "./ui/Toasts";
 import { TopBar } from "./workflows/TopBar";
 import { useStartup } from "./workflows/useStartup";
@@ -19,6 +22,8 @@ export function App() {
   const [modelsOpen, setModelsOpen] = useState(false);
   const runPanelOpen = useEditor((s) => s.runPanelOpen);
   const setRunPanelOpen = useEditor((s) => s.setRunPanelOpen);
+  const paletteOpen = usePanels((s) => s.palette);
+  const inspectorOpen = usePanels((s) => s.inspector);
   const { needsLogin, loggedIn } = useStartup();
   useValidation();
   useUnsavedChangesGuard();
@@ -28,7 +33,7 @@ export function App() {
       <div className="app">
         <TopBar onOpenModels={() => setModelsOpen(true)} />
         <div className="workspace">
-          <Palette />
+          {paletteOpen ? <Palette /> : <PanelRail panel="palette" label="Nodes" />}
           <main className="centre">
             <Canvas />
             <section className={`bottom-panel ${runPanelOpen ? "open" : ""}`} aria-label="Run panel">
@@ -47,7 +52,7 @@ export function App() {
               )}
             </section>
           </main>
-          <Inspector />
+          {inspectorOpen ? <Inspector /> : <PanelRail panel="inspector" label="Inspector" />}
         </div>
         {modelsOpen && (
           <div className="overlay-page" role="dialog" aria-label="Models">
@@ -55,6 +60,7 @@ export function App() {
           </div>
         )}
         {needsLogin && <LoginDialog onDone={loggedIn} />}
+        <UploadReviewDialog />
         <Toasts />
       </div>
     </ReactFlowProvider>

@@ -43,7 +43,12 @@ export type NodeType = {
   inputs: PortSpec[];
   outputs: PortSpec[];
   parameters: ParamsSchema;
+  /** Other names a port answers to in workflow JSON (the seed's, e.g. `train_dataset` for `train`). */
+  port_aliases?: Record<string, string>;
 };
+
+/** A likely problem a node reported that did not stop it; `fix` holds parameter values that would solve it. */
+export type NodeWarning = { code: string; message: string; fix?: Record<string, unknown> | null };
 
 export type Problem = {
   code: string;
@@ -56,10 +61,14 @@ export type Problem = {
 export type ValidationResult = { valid: boolean; problems: Problem[]; order: string[] };
 
 export type ColumnInfo = { name: string; dtype: string };
+/** What one input port will receive: a table's columns (seen in a sample of `rows`), or a model's task. */
+export type InputPreview = { rows?: number; columns?: ColumnInfo[]; task?: "classification" | "regression" | string };
 export type ColumnsResult = {
   node_id: string;
-  inputs: Record<string, { rows: number; columns: ColumnInfo[] }>;
+  inputs: Record<string, InputPreview>;
   problems: Problem[];
+  /** Warnings the upstream nodes reported on the sample. */
+  warnings?: (NodeWarning & { node_id: string })[];
 };
 
 export type WorkflowNodeJson = {

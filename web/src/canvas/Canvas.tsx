@@ -8,11 +8,11 @@ import {
   type Edge,
   MiniMap,
   ReactFlow,
-  useNodesInitialized,
   useReactFlow,
 } from "@xyflow/react";
 import { useCallback, useEffect, useState, type DragEvent } from "react";
 import { useEditor, type FlowNode } from "../state/editor";
+import { overlapping } from "../state/overlaps";
 import { toast } from "../state/toasts";
 import { CanvasToolbar } from "./CanvasToolbar";
 import { categoryLook } from "./categories";
@@ -27,7 +27,6 @@ import "./canvas.css";
 
 const NODE_TYPES = { flowza: FlowzaNode };
 const DEFAULT_EDGE_OPTIONS = { interactionWidth: 16 };
-const FIT_OPTIONS = { padding: 0.12, maxZoom: 1.1, minZoom: 0.3 };  // room for the toolbar and mini-map
 
 export function Canvas() {
   const nodes = useEditor((s) => s.nodes);
@@ -36,23 +35,33 @@ export function Canvas() {
   const onEdgesChange = useEditor((s) => s.onEdgesChange);
   const onConnect = useEditor((s) => s.onConnect);
   const fitRequest = useEditor((s) => s.fitRequest);
-  const { screenToFlowPosition, fitView } = useReactFlow();
-  const measured = useNodesInitialized();
+  const { screenToFlowPosition } = useReactFlow();
+  // From the editor's own nodes, not React Flow's flag: right after a load that flag still describes the
+  // previous workflow's nodes, and the layout would use sizes nobody measured.
+  const measured = useEditor((s) => s.nodes.every((n) => n.measured?.width && n.measured?.height));
   const [dropping, setDropping] = useState(false);
-  const [pendingFit, setPendingFit] = useState(0);
-  const { layout } = useCanvasActions();
+  const [fitted, setFitted] = useState(fitRequest); // the last fit request handled
+  const pendingFit = fitRequest !== fitted;
+  const { fitReadable, layout } = useCanvasActions();
   useCanvasShortcuts();
 
-  useEffect(() => setPendingFit(fitRequest), [fitRequest]);
   useEffect(() => {
     // A loaded workflow is fitted to the view once its nodes are measured; if its saved positions make
-    // nodes overlap (hand-written JSON, templates drawn for other node sizes), it is laid out first.
-    if (!pendingFit || !measured) return;
-    setPendingFit(0);
-    const { nodes } = useEditor.getState();
-    if (overlapping(nodes)) layout(false);
-    requestAnimationFrame(() => void fitView(FIT_OPTIONS));
-  }, [pendingFit, measured, fitView, layout]);
+    // nodes overlap (posted without positions, hand-written JSON, drawn by another tool), it is laid out
+    // first. An empty one has nothing to fit: the request must not linger until the first node is dropped.
+    if (!pendingFit) return;
+    if (!useEditor.getState().nodes.length) {
+      setFitted(fitRequest);
+      return;
+    }
+    if (!measured) return;
+    if (overlapping(useEditor.getState().nodes)) layout(false);
+    const frame = requestAnimationFrame(() => {
+      fitReadable();
+      setFitted(fitRequest);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [pendingFit, fitRequest, measured, fitReadable, layout]);
 
   const isValidConnection = useCallback((connection: Connection | Edge) => {
     const s = useEditor.getState();
@@ -102,10 +111,14 @@ export function Canvas() {
 
   const onNodeDragStart = useCallback(() => useEditor.getState().checkpoint(), []);
 
+  // Drops are taken by the whole canvas, not only React Flow's pane: the empty canvas's card lies over it.
   return (
     <div
       className={`canvas ${dropping ? "dropping" : ""}`}
-      onDragLeave={(e) => e.currentTarget === e.target && setDropping(false)}
+      data-layout={pendingFit ? "pending" : "settled"}
+      onDragOver={onDragOver}
+      onDrop={onDrop}
+      onDragLeave={(e) => !e.currentTarget.contains(e.relatedTarget as globalThis.Node | null) && setDropping(false)}
     >
       <ReactFlow<FlowNode>
         nodes={nodes}
@@ -117,8 +130,6 @@ export function Canvas() {
         onConnectEnd={onConnectEnd}
         isValidConnection={isValidConnection}
         onNodeDragStart={onNodeDragStart}
-        onDrop={onDrop}
-        onDragOver={onDragOver}
         defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
         deleteKeyCode={null}
         onlyRenderVisibleElements={nodes.length > 120}
@@ -127,8 +138,6 @@ export function Canvas() {
         snapToGrid
         snapGrid={[10, 10]}
         proOptions={{ hideAttribution: true }}
-        fitView
-        fitViewOptions={FIT_OPTIONS}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#c8cdd6" />
         <Controls showInteractive={false} position="bottom-left" />
@@ -150,21 +159,4 @@ export function Canvas() {
       {dropping && <div className="drop-hint">Drop to add</div>}
     </div>
   );
-}
-
-function overlapping(nodes: FlowNode[]): boolean {
-  const boxes = nodes.map((n) => ({
-    x: n.position.x,
-    y: n.position.y,
-    w: n.measured?.width ?? 176,
-    h: n.measured?.height ?? 80,
-  }));
-  for (let i = 0; i < boxes.length; i++) {
-    for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i];
-      const b = boxes[j];
-      if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) return true;
-    }
-  }
-  return false;
 }

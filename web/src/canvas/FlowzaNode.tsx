@@ -1,10 +1,13 @@
-// A node on the canvas: category icon, label and type, typed ports with names, run status and problems.
+// A node on the canvas: category icon, label and type (and id, when another node has the same label), typed
+// ports with names, run status, warnings and problems.
 import { Handle, Position, type NodeProps } from "@xyflow/react";
-import { memo } from "react";
+import { memo, useMemo } from "react";
 import type { PortSpec } from "../api/types";
 import { useEditor, type FlowNode } from "../state/editor";
+import { openWarnings, warningText } from "../state/warnings";
 import { Icon } from "../ui/Icon";
 import { categoryLook, portColour } from "./categories";
+import { sharesLabel } from "./labels";
 import { StatusChip } from "./StatusChip";
 
 const NO_PORTS: PortSpec[] = [];
@@ -12,7 +15,10 @@ const NO_PORTS: PortSpec[] = [];
 function FlowzaNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const entry = useEditor((s) => s.catalog[data.type]);
   const run = useEditor((s) => s.runStatus[id]);
+  const sampled = useEditor((s) => s.sampleWarnings[id]);
   const problems = useEditor((s) => s.problemsByNode[id]);
+  const ambiguous = useEditor((s) => sharesLabel(s.nodes, data.label));
+  const warnings = useMemo(() => openWarnings([run?.warnings, sampled], data.parameters), [run, sampled, data.parameters]);
   const look = categoryLook(entry?.category ?? "");
   const inputs = entry?.inputs ?? NO_PORTS;
   const outputs = entry?.outputs ?? NO_PORTS;
@@ -34,6 +40,11 @@ function FlowzaNodeView({ id, data, selected }: NodeProps<FlowNode>) {
             {data.label}
           </span>
           <span className="fz-node-type">{entry ? data.type : `${data.type} (unknown type)`}</span>
+          {ambiguous && (
+            <span className="fz-node-id" title="Node id: another node has the same label" data-testid={`node-id-${id}`}>
+              id {id}
+            </span>
+          )}
         </span>
       </div>
       {rows > 0 && (
@@ -47,6 +58,17 @@ function FlowzaNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         </div>
       )}
       {run && <StatusChip status={run} />}
+      {warnings.length > 0 && (
+        <div
+          className="fz-warning-pill"
+          data-testid={`warnings-${id}`}
+          title={warnings.map((w) => `• ${warningText(w)}${w.fix ? " (a fix is offered in the inspector)" : ""}`).join("\n")}
+        >
+          <Icon name="alert" size={12} />
+          <span className="fz-warning-text">{warningText(warnings[0])}</span>
+          {warnings.length > 1 && <span className="fz-warning-more">+{warnings.length - 1}</span>}
+        </div>
+      )}
       {problems && problems.length > 0 && (
         <span
           className={`fz-problem-badge ${errors ? "" : "warning"}`}

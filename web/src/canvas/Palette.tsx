@@ -3,6 +3,7 @@ import { useCallback, useMemo, useRef, useState } from "react";
 import type { NodeType } from "../api/types";
 import { useEditor } from "../state/editor";
 import { Icon } from "../ui/Icon";
+import { CollapsePanelButton } from "../ui/SidePanelToggle";
 import { categoryLook } from "./categories";
 import { PaletteItem } from "./PaletteItem";
 import { uploadCsvAsNode } from "./uploadCsv";
@@ -34,16 +35,19 @@ export function Palette() {
   return (
     <aside className="palette" aria-label="Node palette">
       <div className="palette-head">
-        <div className="palette-search">
-          <Icon name="search" className="palette-search-icon" />
-          <input
-            className="input"
-            type="search"
-            placeholder="Search nodes"
-            aria-label="Search nodes"
-            value={query}
-            onChange={(e) => setQuery(e.target.value)}
-          />
+        <div className="palette-search-row">
+          <div className="palette-search">
+            <Icon name="search" className="palette-search-icon" />
+            <input
+              className="input"
+              type="search"
+              placeholder="Search nodes"
+              aria-label="Search nodes"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+            />
+          </div>
+          <CollapsePanelButton panel="palette" />
         </div>
         <button type="button" className="btn upload-btn" onClick={() => fileInput.current?.click()}>
           <Icon name="upload" /> Upload CSV
@@ -51,7 +55,7 @@ export function Palette() {
         <input
           ref={fileInput}
           type="file"
-          accept=".csv,text/csv"
+          accept=".csv,.tsv,.tab,.psv,.txt,.data,.dat,.test,.train,text/csv,text/plain"
           multiple
           aria-label="Upload CSV"
           className="visually-hidden"

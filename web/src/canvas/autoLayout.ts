@@ -1,8 +1,7 @@
 // Left-to-right layered layout of the graph (dagre), using each node's measured size.
 import { Graph, layout } from "@dagrejs/dagre";
 import type { FlowEdge, FlowNode } from "../state/editor";
-
-const FALLBACK = { width: 176, height: 80 };
+import { UNMEASURED } from "../state/overlaps";
 
 export function autoLayout(nodes: FlowNode[], edges: FlowEdge[]): Record<string, { x: number; y: number }> {
   const graph = new Graph({ multigraph: true });
@@ -10,8 +9,8 @@ export function autoLayout(nodes: FlowNode[], edges: FlowEdge[]): Record<string,
   graph.setDefaultEdgeLabel(() => ({}));
   for (const node of nodes) {
     graph.setNode(node.id, {
-      width: node.measured?.width ?? FALLBACK.width,
-      height: node.measured?.height ?? FALLBACK.height,
+      width: node.measured?.width ?? UNMEASURED.width,
+      height: node.measured?.height ?? UNMEASURED.height,
     });
   }
   for (const edge of edges) graph.setEdge(edge.source, edge.target, {}, edge.id);

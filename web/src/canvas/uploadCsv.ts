@@ -1,10 +1,13 @@
-// Uploading a CSV (with progress) and placing a csv_loader node for it.
+// Uploading a CSV (with progress) and placing a csv_loader node for it; when reading it raised warnings, the
+// node carries them and a dialog offers their fixes.
 import { authHeaders, errorMessage } from "../api/client";
 import type { components } from "../api/schema";
+import type { NodeWarning } from "../api/types";
 import { useEditor } from "../state/editor";
 import { useToasts } from "../state/toasts";
+import { useUploadReview } from "./uploadReview";
 
-type Dataset = components["schemas"]["DatasetPublic"];
+type Dataset = components["schemas"]["DatasetUploaded"];
 
 function upload(file: File, onProgress: (fraction: number) => void): Promise<Dataset> {
   return new Promise((resolve, reject) => {
@@ -40,15 +43,17 @@ export async function uploadCsvAsNode(file: File, position: { x: number; y: numb
   try {
     const dataset = await upload(file, (fraction) => toasts.update(id, { progress: fraction }));
     const loader = dataset.loader as { type?: string; parameters?: Record<string, unknown> } | undefined;
-    const nodeId = useEditor.getState().addNode(loader?.type ?? "csv_loader", position, {
+    const editor = useEditor.getState();
+    const nodeId = editor.addNode(loader?.type ?? "csv_loader", position, {
       label: dataset.name,
       parameters: loader?.parameters ?? { dataset_id: dataset.id },
     });
-    toasts.update(
-      id,
-      { kind: "success", text: `Uploaded ${dataset.name}: ${dataset.rows} rows, ${dataset.columns.length} columns`, progress: undefined },
-      4000,
-    );
+    const warnings = (dataset.warnings ?? []) as NodeWarning[];
+    editor.setSampleWarnings([nodeId], warnings.map((w) => ({ ...w, node_id: nodeId })));
+    const size = `${dataset.rows} rows, ${dataset.columns.length} columns`;
+    const note = warnings.length ? ` (${warnings.length} warning${warnings.length > 1 ? "s" : ""}: check how it is read)` : "";
+    toasts.update(id, { kind: "success", text: `Uploaded ${dataset.name}: ${size}${note}`, progress: undefined }, 4000);
+    if (warnings.length) useUploadReview.getState().open(nodeId, dataset.id, dataset.name);
     return nodeId;
   } catch (error) {
     toasts.update(id, { kind: "error", text: `Upload of ${file.name} failed: ${errorMessage(error)}`, progress: undefined }, 8000);

@@ -13,6 +13,7 @@ export const SHORTCUTS: { keys: string[]; action: string }[] = [
   { keys: ["Ctrl", "S"], action: "Save the workflow" },
   { keys: ["Ctrl", "Shift", "L"], action: "Auto-layout, left to right" },
   { keys: ["F"], action: "Zoom to fit" },
+  { keys: ["Esc"], action: "Clear the selection" },
   { keys: ["Shift", "Drag"], action: "Select an area" },
   { keys: ["Ctrl", "Click"], action: "Add a node to the selection" },
   { keys: ["?"], action: "Show these shortcuts" },
@@ -53,6 +54,8 @@ export function useCanvasShortcuts() {
         layout(true);
       } else if (!mod && !event.altKey && key === "f") {
         fit();
+      } else if (event.key === "Escape" && editor.selectedNodeId) {
+        editor.select(null);
       } else if (event.key === "?") {
         useDialogs.getState().show("shortcuts");
       }

@@ -2,13 +2,17 @@
 import { ProblemList } from "./ProblemList";
 import type { ColumnsState } from "./useColumns";
 
-export function ColumnsNote({ columns }: { columns: ColumnsState }) {
-  const inputs = Object.values(columns.result?.inputs ?? {});
-  const rows = inputs.length ? Math.max(...inputs.map((i) => i.rows)) : null;
+/** Where the column choices come from; `problemsOnly` for a node that asked only for its model's task. */
+export function ColumnsNote({ columns, problemsOnly }: { columns: ColumnsState; problemsOnly?: boolean }) {
+  const sizes = Object.values(columns.result?.inputs ?? {}).flatMap((i) => (i.rows != null ? [i.rows] : []));
+  const rows = sizes.length ? Math.max(...sizes) : null;
   const upstream = columns.result?.problems ?? [];
+  if (problemsOnly && !upstream.length) return null;
   return (
     <div className="columns-note" data-testid="columns-note">
-      {columns.loading && !columns.result ? (
+      {problemsOnly ? (
+        <span className="muted">The choices below depend on the input model, which a sample could not train.</span>
+      ) : columns.loading && !columns.result ? (
         <span className="columns-loading">
           <span className="spinner" /> Computing the input columns…
         </span>

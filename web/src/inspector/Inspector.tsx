@@ -1,6 +1,7 @@
 // The right column: the selected node (Parameters / Results tabs) or, with nothing selected, the workflow.
 import { ResultsPanel } from "../results/ResultsPanel";
 import { useEditor } from "../state/editor";
+import { CollapsePanelButton } from "../ui/SidePanelToggle";
 import { NodeHeader } from "./NodeHeader";
 import { ParameterForm } from "./ParameterForm";
 import { WorkflowSummary } from "./WorkflowSummary";
@@ -15,12 +16,14 @@ export function Inspector() {
   if (!selectedId || !exists) {
     return (
       <aside className="inspector" aria-label="Inspector">
+        <CollapsePanelButton panel="inspector" />
         <WorkflowSummary />
       </aside>
     );
   }
   return (
     <aside className="inspector" aria-label="Inspector">
+      <CollapsePanelButton panel="inspector" />
       <NodeHeader nodeId={selectedId} />
       <div className="tabs" role="tablist" aria-label="Node details">
         <button type="button" role="tab" aria-selected={tab === "parameters"} className="tab" onClick={() => setTab("parameters")}>

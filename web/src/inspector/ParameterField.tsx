@@ -9,6 +9,7 @@ import { FlexibleInput } from "./fields/FlexibleInput";
 import { ListInput } from "./fields/ListInput";
 import { NumberInput } from "./fields/NumberInput";
 import { TextInput } from "./fields/TextInput";
+import { modelTask, taskOptionsOf } from "./taskOptions";
 import type { ColumnsState } from "./useColumns";
 
 type Schema = ParamSchema & { nullable: boolean };
@@ -48,6 +49,9 @@ export function ParameterField({
   const common = { id, label, schema, invalid };
   const columnPort = schema.column_of ?? schema.items?.column_of;
   const available: ColumnInfo[] | null = columnPort ? (columns.result?.inputs[columnPort]?.columns ?? null) : null;
+  const byTask = taskOptionsOf(schema);
+  const task = byTask ? modelTask(columns.result) : undefined;
+  const taskChoices = task ? byTask?.[task] : undefined;
 
   let input;
   if (schema.type === "boolean") {
@@ -64,10 +68,12 @@ export function ParameterField({
       />
     );
   } else if (schema.type === "array" && schema.items?.enum) {
+    const offered = schema.items.enum.map(String).filter((v) => !taskChoices || taskChoices.includes(v));
     input = (
       <Checklist
         {...common}
-        options={schema.items.enum.map((v) => ({ value: String(v) }))}
+        options={offered.map((v) => ({ value: v }))}
+        missing={taskChoices ? { text: "other task", title: `Not offered for a ${task} model` } : undefined}
         emptyMeans={schema.nullable ? "the default" : undefined}
         value={value as string[] | undefined}
         onChange={onChange}
@@ -91,7 +97,8 @@ export function ParameterField({
     input = <TextInput {...common} value={value as string | undefined} onChange={onChange} />;
   }
 
-  const hint = [schema.description, boundsText(schema)].filter(Boolean).join(" ");
+  const offeredFor = taskChoices ? `Offered: those for a ${task} model.` : "";
+  const hint = [schema.description, boundsText(schema), offeredFor].filter(Boolean).join(" ");
   const showDefault = schema.default !== undefined && schema.default !== null && schema.type !== "boolean";
   return (
     <div className={`field ${invalid ? "has-error" : ""} ${schema.type === "boolean" ? "field-inline" : ""}`} data-field={name}>

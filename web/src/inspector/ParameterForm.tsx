@@ -4,8 +4,10 @@ import type { ParamSchema } from "../api/types";
 import { effectiveSchema } from "../state/parameters";
 import { useEditor } from "../state/editor";
 import { ColumnsNote } from "./ColumnsNote";
+import { NodeWarnings } from "./NodeWarnings";
 import { ParameterField } from "./ParameterField";
 import { ProblemList } from "./ProblemList";
+import { taskOptionsOf } from "./taskOptions";
 import { useColumns } from "./useColumns";
 
 const NO_PROBLEMS: never[] = [];
@@ -25,7 +27,10 @@ export function ParameterForm({ nodeId }: { nodeId: string }) {
     }));
   }, [entry]);
   const needsColumns = fields.some((f) => f.schema.column_of || f.schema.items?.column_of);
-  const columns = useColumns(nodeId, needsColumns);
+  // Choices that depend on the task of an input model need the preview too (it trains on the sample).
+  const needsTask =
+    !!node && !!entry?.inputs.some((p) => p.type === "model") && fields.some((f) => taskOptionsOf(f.schema));
+  const columns = useColumns(nodeId, needsColumns || needsTask);
 
   if (!node) return null;
   const fieldNames = new Set(fields.map((f) => f.name));
@@ -50,7 +55,8 @@ export function ParameterForm({ nodeId }: { nodeId: string }) {
   return (
     <div className="parameter-form">
       {nodeProblems.length > 0 && <ProblemList problems={nodeProblems} />}
-      {needsColumns && <ColumnsNote columns={columns} />}
+      <NodeWarnings nodeId={nodeId} />
+      {needsColumns ? <ColumnsNote columns={columns} /> : needsTask && <ColumnsNote columns={columns} problemsOnly />}
       {fields.length === 0 && <p className="muted">This node has no parameters.</p>}
       {basic.map(render)}
       {advanced.length > 0 && (

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { errorMessage } from "../api/client";
 import { toast } from "../state/toasts";
 import { Icon } from "../ui/Icon";
-import { formatWhen, shortId } from "../runs/format";
+import { formatWhen, shortRunId } from "../runs/format";
 import { RunIcon } from "../runs/RunIcon";
 import { formatMetric, metricTitle } from "../results/formatValue";
 import { scalarMetrics } from "../results/MetricTiles";
@@ -52,7 +52,7 @@ export function VersionTable({ name, versions, chosen, onChoose }: Props) {
               ))}
               <td className="lineage" title={`${v.lineage.workflow_name ?? ""}${v.lineage.flowza_run_id ? ` · run ${v.lineage.flowza_run_id}` : ""}`}>
                 {v.lineage.workflow_name ?? "—"}
-                {v.lineage.flowza_run_id && <span className="muted mono"> · run {shortId(v.lineage.flowza_run_id)}</span>}
+                {v.lineage.flowza_run_id && <span className="muted mono"> · run {shortRunId(v.lineage.flowza_run_id)}</span>}
               </td>
               <td className="row-actions" onClick={(e) => e.stopPropagation()}>
                 <DownloadButton name={name} version={v.version} compact />

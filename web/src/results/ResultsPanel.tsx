@@ -2,7 +2,7 @@
 import type { ReactNode } from "react";
 import { useEditor } from "../state/editor";
 import { Icon } from "../ui/Icon";
-import { formatDuration, shortId } from "../runs/format";
+import { formatDuration, shortRunId } from "../runs/format";
 import { RunIcon } from "../runs/RunIcon";
 import { useRuns } from "../runs/runStore";
 import { StatusBadge } from "../runs/StatusBadge";
@@ -26,7 +26,7 @@ export function ResultsPanel({ nodeId }: { nodeId: string }) {
   if (!node) {
     return (
       <EmptyResults title="Not in this run">
-        This node was added after run {shortId(run.run_id)}. Run the workflow again to see its results.
+        This node was added after run {shortRunId(run.run_id)}. Run the workflow again to see its results.
       </EmptyResults>
     );
   }
@@ -50,7 +50,7 @@ function RunContext({ run, nodeId, node }: { run: Run; nodeId: string; node: Run
       <StatusBadge status={node.status} cached={node.cached} testId={`node-status-${nodeId}`} />
       {node.duration_s != null && <span className="muted">{formatDuration(node.duration_s)}</span>}
       <button type="button" className="text-btn results-run" onClick={showRuns} title="Pick another run in the run panel">
-        Run {shortId(run.run_id)} · v{run.workflow_version}{latest ? " (latest)" : ""}
+        Run {shortRunId(run.run_id)} · v{run.workflow_version}{latest ? " (latest)" : ""}
       </button>
     </div>
   );

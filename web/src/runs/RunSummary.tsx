@@ -1,6 +1,8 @@
-// The shown run in one line, right of the panel's tabs: id, version, status, duration, Prefect and MLflow links.
-import { formatDuration, secondsBetween, shortId } from "./format";
+// The shown run in one line, right of the panel's tabs: id, version, status, duration, why it failed, Prefect
+// and MLflow links.
+import { formatDuration, secondsBetween, shortRunId } from "./format";
 import { runDisplayStatus } from "./nodeStatus";
+import { RunFailure } from "./RunFailure";
 import { RunLinks } from "./RunLinks";
 import { StatusBadge } from "./StatusBadge";
 import { useRuns } from "./runStore";
@@ -15,9 +17,10 @@ export function RunSummary() {
     <div className="run-summary">
       <StatusBadge status={runDisplayStatus(run)} testId="panel-run-status" />
       <span className="run-summary-id" title={run.run_id}>
-        Run {shortId(run.run_id)} · v{run.workflow_version}
+        Run {shortRunId(run.run_id)} · v{run.workflow_version}
         {run.started_at && ` · ${formatDuration(took)}`}
       </span>
+      <RunFailure run={run} />
       {connection === "polling" && <span className="run-summary-note" title="The live connection dropped">polling</span>}
       <RunLinks run={run} />
     </div>

@@ -34,6 +34,11 @@ export function formatWhen(iso: string | null | undefined): string {
   return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
-export function shortId(id: string): string {
-  return id.replace(/-/g, "").slice(0, 8);
+/**
+ * A run id as the editor shows it everywhere: its last 8 hex digits. Runs a schedule started used to take
+ * Prefect's flow run ids, which are time-ordered (UUIDv7): runs minutes apart share their first digits,
+ * never their random tail (today's ids are random throughout; the stored old ones stay as they are).
+ */
+export function shortRunId(id: string): string {
+  return id.replace(/-/g, "").slice(-8);
 }

@@ -15,6 +15,7 @@ export function toNodeRunStatus(node: RunNode): NodeRunStatus {
     status: canvasStatus(node),
     duration_s: node.duration_s ?? undefined,
     error: errorText(node.error),
+    warnings: node.warnings?.length ? node.warnings : undefined,
   };
 }
 

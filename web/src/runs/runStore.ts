@@ -9,7 +9,7 @@ import { setLocationWorkflow } from "../workflows/workflowActions";
 import { followRun, type NodeEvent } from "./followRun";
 import { problemsNotice, submitNotice, type Notice } from "./runNotices";
 import { runStatusMap, toNodeRunStatus } from "./nodeStatus";
-import { errorText, isFinished, type LogLine, type Run } from "./runTypes";
+import { isFinished, runFailure, type LogLine, type Run } from "./runTypes";
 
 export type PanelTab = "logs" | "runs" | "data";
 export type TableView = { nodeId: string; port: string };
@@ -283,9 +283,10 @@ function announceEnd(run: Run) {
   if (run.status === "completed") toast.success(`Run completed${took}.`);
   else if (run.status === "cancelled") toast.info("Run cancelled.");
   else {
-    const failed = Object.entries(run.nodes).find(([, n]) => n.status === "failed");
-    const why = failed ? `${failed[1].label ?? failed[0]}: ${errorText(failed[1].error) ?? "failed"}` : errorText(run.error);
-    toast.error(`Run failed${why ? ` — ${why}` : ""}.`);
+    const failure = runFailure(run);
+    const node = failure?.nodeId ? useEditor.getState().nodes.find((n) => n.id === failure.nodeId) : undefined;
+    const where = failure?.nodeId ? `${node?.data.label ?? run.nodes[failure.nodeId]?.label ?? failure.nodeId}: ` : "";
+    toast.error(`Run failed${failure ? ` — ${where}${failure.message}` : ""}.`);
   }
 }
 

@@ -1,5 +1,6 @@
 // Shapes of a run's free-form parts (the OpenAPI document types `nodes` and `error` as plain objects).
 import type { components } from "../api/schema";
+import type { NodeWarning } from "../api/types";
 
 /** What a node's output port produced: a table, a model or metrics, as the run record summarises it. */
 export type OutputSummary = {
@@ -25,6 +26,8 @@ export type OutputSummary = {
 };
 
 export type NodeError = { code?: string; message?: string; type?: string; details?: unknown };
+/** Why a run failed: its error code, message and the node it concerns (when one). */
+export type RunError = NodeError & { node_id?: string | null };
 
 export type RunNode = {
   type?: string;
@@ -37,12 +40,13 @@ export type RunNode = {
   outputs?: Record<string, OutputSummary>;
   metrics?: Record<string, unknown>;
   error?: NodeError | string | null;
+  warnings?: NodeWarning[];
 };
 
 type RunPublic = components["schemas"]["RunPublic"];
 export type Run = Omit<RunPublic, "nodes" | "error"> & {
   nodes: Record<string, RunNode>;
-  error?: NodeError | null;
+  error?: RunError | null;
   /** Links the API may add (Prefect flow run, MLflow run); see links.ts. */
   links?: Record<string, string>;
 };
@@ -59,4 +63,18 @@ export function errorText(error: RunNode["error"]): string | undefined {
   if (!error) return undefined;
   if (typeof error === "string") return error;
   return error.message ?? error.code ?? error.type;
+}
+
+/** Why a failed run failed: its own error, else the first failed node's; null unless it failed. */
+export function runFailure(run: Run): { message: string; code?: string; nodeId: string | null } | null {
+  if (run.status !== "failed") return null;
+  const failed = Object.entries(run.nodes ?? {}).find(([, n]) => n.status === "failed");
+  if (run.error && (run.error.message || run.error.code)) {
+    const nodeId = run.error.node_id ?? failed?.[0] ?? null;
+    return { message: errorText(run.error) ?? "failed", code: run.error.code, nodeId };
+  }
+  if (!failed) return { message: "the run failed before any node did", nodeId: null };
+  const [nodeId, node] = failed;
+  const error = typeof node.error === "object" && node.error ? node.error : undefined;
+  return { message: errorText(node.error) ?? "failed", code: error?.code, nodeId };
 }

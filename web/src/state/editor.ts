@@ -12,20 +12,24 @@ import {
 } from "@xyflow/react";
 import { create } from "zustand";
 import { api, unwrap } from "../api/client";
-import type { NodeType, Problem, WorkflowJson } from "../api/types";
+import type { NodeType, NodeWarning, Problem, WorkflowJson } from "../api/types";
+import { restore, type Snapshot } from "./history";
+import { pushApart } from "./overlaps";
+import { resolveHandles } from "./handles";
 import { defaultParameters } from "./parameters";
+import { fixApplied } from "./warnings";
 
 export type NodeRunStatus = {
   status: "queued" | "running" | "completed" | "failed" | "cached" | "cancelled" | "not_run";
   duration_s?: number;
   error?: string;
+  warnings?: NodeWarning[];
 };
 
 export type FlowNodeData = { label: string; type: string; parameters: Record<string, unknown> };
 export type FlowNode = Node<FlowNodeData, "flowza">;
 export type FlowEdge = Edge;
 
-type Snapshot = { nodes: FlowNode[]; edges: FlowEdge[] };
 let lastParameterEdit = { key: "", at: 0 };
 const HISTORY_LIMIT = 50;
 
@@ -83,6 +87,11 @@ export type EditorState = {
   setRunStatus: (map: Record<string, NodeRunStatus>) => void;
   clearRunStatus: () => void;
 
+  /** Warnings seen before running: on the sample the editor previews, or when a CSV was uploaded. */
+  sampleWarnings: Record<string, NodeWarning[]>;
+  /** Replace the sample warnings of `nodeIds` with those of `warnings` that name them. */
+  setSampleWarnings: (nodeIds: string[], warnings: (NodeWarning & { node_id: string })[]) => void;
+
   toWorkflowJson: () => WorkflowJson;
   load: (workflow: WorkflowJson, id?: string | null, version?: number | null) => void;
   newWorkflow: () => void;
@@ -104,6 +113,13 @@ function groupProblems(problems: Problem[]): Record<string, Problem[]> {
   const byNode: Record<string, Problem[]> = {};
   for (const p of problems) if (p.node_id) (byNode[p.node_id] ??= []).push(p);
   return byNode;
+}
+
+/** `map` without the entries of `ids` (what a removed node leaves behind, lest a new node reuse its id). */
+function without<T>(map: Record<string, T>, ids: Iterable<string>): Record<string, T> {
+  const next = { ...map };
+  for (const id of ids) delete next[id];
+  return next;
 }
 
 function edgeId(c: Connection | FlowEdge): string {
@@ -163,15 +179,24 @@ export const useEditor = create<EditorState>()((set, get) => {
       const removes = changes.some((c) => c.type === "remove");
       const moves = changes.some((c) => c.type === "position");
       if (removes) s.checkpoint();
-      const nodes = applyNodeChanges(changes, s.nodes);
+      let nodes = applyNodeChanges(changes, s.nodes);
+      // A node that grew (a status pill, a warning, a longer label) pushes the nodes it now covers down.
+      const grown = changes.flatMap((c) => {
+        if (c.type !== "dimensions" || !c.dimensions) return [];
+        const before = s.nodes.find((n) => n.id === c.id)?.measured;
+        return before?.height != null && c.dimensions.height > before.height + 0.5 ? [c.id] : [];
+      });
+      if (grown.length) nodes = pushApart(nodes, grown);
       let selectedNodeId = s.selectedNodeId;
       for (const c of changes) {
         if (c.type === "select" && c.selected) selectedNodeId = c.id;
         if (c.type === "select" && !c.selected && selectedNodeId === c.id) selectedNodeId = null;
         if (c.type === "remove" && selectedNodeId === c.id) selectedNodeId = null;
       }
-      if (removes) edit({ nodes, selectedNodeId });
-      else if (moves) edit({ nodes, selectedNodeId }, false);
+      if (removes) {
+        const gone = changes.flatMap((c) => (c.type === "remove" ? [c.id] : []));
+        edit({ nodes, selectedNodeId, sampleWarnings: without(s.sampleWarnings, gone) });
+      } else if (moves) edit({ nodes, selectedNodeId }, false);
       else set({ nodes, selectedNodeId });
     },
 
@@ -241,6 +266,7 @@ export const useEditor = create<EditorState>()((set, get) => {
       const dropped = new Set(edgesGone.map((e) => e.id));
       edit({
         nodes: s.nodes.filter((n) => !gone.has(n.id)),
+        sampleWarnings: without(s.sampleWarnings, gone),
         edges: s.edges.filter((e) => !dropped.has(e.id)),
         selectedNodeId: s.selectedNodeId && gone.has(s.selectedNodeId) ? null : s.selectedNodeId,
       });
@@ -295,13 +321,13 @@ export const useEditor = create<EditorState>()((set, get) => {
       const { past, future, nodes, edges } = get();
       const previous = past[past.length - 1];
       if (!previous) return;
-      edit({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges }, ...future] });
+      edit({ ...restore(previous, get()), past: past.slice(0, -1), future: [{ nodes, edges }, ...future] });
     },
     redo() {
       const { past, future, nodes, edges } = get();
       const next = future[0];
       if (!next) return;
-      edit({ ...next, past: [...past, { nodes, edges }], future: future.slice(1) });
+      edit({ ...restore(next, get()), past: [...past, { nodes, edges }], future: future.slice(1) });
     },
 
     problems: [],
@@ -311,6 +337,23 @@ export const useEditor = create<EditorState>()((set, get) => {
     runStatus: {},
     setRunStatus: (map) => set((s) => ({ runStatus: { ...s.runStatus, ...map } })),
     clearRunStatus: () => set({ runStatus: {} }),
+
+    sampleWarnings: {},
+    setSampleWarnings(nodeIds, warnings) {
+      set((s) => {
+        const next = { ...s.sampleWarnings };
+        for (const id of nodeIds) {
+          // A warning whose fix the node took is kept (hidden): undoing the fix brings it back.
+          const parameters = s.nodes.find((n) => n.id === id)?.data.parameters ?? {};
+          const settled = (s.sampleWarnings[id] ?? []).filter((w) => fixApplied(w, parameters));
+          const heard = warnings.filter((w) => w.node_id === id).map(({ node_id: _, ...w }) => w);
+          const mine = [...new Map([...heard, ...settled].map((w) => [`${w.code}|${w.message}`, w])).values()];
+          if (mine.length) next[id] = mine;
+          else delete next[id];
+        }
+        return { sampleWarnings: next };
+      });
+    },
 
     toWorkflowJson() {
       const { name, description, nodes, edges } = get();
@@ -335,10 +378,10 @@ export const useEditor = create<EditorState>()((set, get) => {
 
     load(workflow, id = null, version = null) {
       const catalog = get().catalog;
-      const nodes: FlowNode[] = (workflow.nodes ?? []).map((n, i) => ({
+      const nodes: FlowNode[] = (workflow.nodes ?? []).map((n) => ({
         id: n.id,
         type: "flowza",
-        position: n.position ?? { x: 240 * i, y: 100 },
+        position: n.position ?? { x: 0, y: 0 }, // nodes without a place overlap, so the canvas lays them out
         data: {
           type: n.type,
           label: (n.data?.label as string | undefined) ?? labelOf(n.type),
@@ -349,8 +392,9 @@ export const useEditor = create<EditorState>()((set, get) => {
         },
       }));
       const raw = workflow.connections ?? (workflow as unknown as { edges?: WorkflowJson["connections"] }).edges ?? [];
+      const typeOf = (id: string) => catalog[nodes.find((n) => n.id === id)?.data.type ?? ""];
       const edges: FlowEdge[] = raw.map((c) => {
-        const handles = inferHandles(c, nodes, catalog);
+        const handles = resolveHandles(c, typeOf);
         const edge = { source: c.source, target: c.target, ...handles };
         return { ...edge, id: edgeId(edge as FlowEdge) };
       });
@@ -370,6 +414,7 @@ export const useEditor = create<EditorState>()((set, get) => {
         problems: [],
         problemsByNode: {},
         runStatus: {},
+        sampleWarnings: {},
       }));
     },
 
@@ -388,29 +433,3 @@ export const useEditor = create<EditorState>()((set, get) => {
     },
   };
 });
-
-/** Port names of a connection written without handles: the only port of each side that fits. */
-function inferHandles(
-  c: WorkflowJson["connections"][number],
-  nodes: FlowNode[],
-  catalog: Record<string, NodeType>,
-): { sourceHandle: string | null; targetHandle: string | null } {
-  const typeOf = (id: string) => catalog[nodes.find((n) => n.id === id)?.data.type ?? ""];
-  const source = typeOf(c.source);
-  const target = typeOf(c.target);
-  let sourceHandle = c.sourceHandle ?? null;
-  let targetHandle = c.targetHandle ?? null;
-  if (!sourceHandle && source?.outputs.length === 1) sourceHandle = source.outputs[0].name;
-  if (!targetHandle && target?.inputs.length === 1) targetHandle = target.inputs[0].name;
-  if (!sourceHandle && targetHandle && source && target) {
-    const want = target.inputs.find((p) => p.name === targetHandle)?.type;
-    const fits = source.outputs.filter((p) => p.type === want);
-    if (fits.length === 1) sourceHandle = fits[0].name;
-  }
-  if (!targetHandle && sourceHandle && source && target) {
-    const have = source.outputs.find((p) => p.name === sourceHandle)?.type;
-    const fits = target.inputs.filter((p) => p.type === have);
-    if (fits.length === 1) targetHandle = fits[0].name;
-  }
-  return { sourceHandle, targetHandle };
-}

@@ -12,7 +12,14 @@ export function Checklist({
   options,
   loading,
   emptyMeans,
-}: FieldProps<string[]> & { options: ChecklistOption[]; loading?: boolean; emptyMeans?: string }) {
+  missing: missingLabel = { text: "missing", title: "Not a column of the input" },
+}: FieldProps<string[]> & {
+  options: ChecklistOption[];
+  loading?: boolean;
+  emptyMeans?: string;
+  /** How a chosen value that is not among the options is marked. */
+  missing?: { text: string; title: string };
+}) {
   const chosen = new Set(value ?? []);
   const missing = loading ? [] : [...chosen].filter((name) => !options.some((o) => o.value === name));
   const toggle = (name: string, on: boolean) => {
@@ -36,10 +43,10 @@ export function Checklist({
       </div>
       <div className="checklist-items">
         {missing.map((name) => (
-          <label key={name} className="check-item missing" title="Not a column of the input">
+          <label key={name} className="check-item missing" title={missingLabel.title}>
             <input type="checkbox" checked onChange={() => toggle(name, false)} />
             <span>{name}</span>
-            <span className="dtype">missing</span>
+            <span className="dtype">{missingLabel.text}</span>
           </label>
         ))}
         {options.map((o) => (
