@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from flowza import Workflow
 from flowza.remote import ServiceError
+from tests.conftest import api_server, free_port
 
 
 def build():
@@ -57,44 +56,22 @@ def test_run_returns_the_run_record(flowza_env, prefect_api_url):
 
 # --- submitting to a running service -----------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def serve(flowza_env, flowza_worker, monkeypatch):
     """``serve(**env)``: the real API on a free 127.0.0.1 port (uvicorn), runs taken by the Flowza worker.
 
     Returns its base URL; ``env`` sets FLOWZA_* variables first (e.g. AUTH_ENABLED="true").
     """
-    import uvicorn
-
-    from api.main import create_app
     from flowza.settings import get_settings
 
-    servers = []
+    with ExitStack() as servers:
+        def start(**env) -> str:
+            for name, value in env.items():
+                monkeypatch.setenv(f"FLOWZA_{name}", value)
+            get_settings.cache_clear()
+            return servers.enter_context(api_server("flowza-sdk-test-server"))
 
-    def start(**env) -> str:
-        for name, value in env.items():
-            monkeypatch.setenv(f"FLOWZA_{name}", value)
-        get_settings.cache_clear()
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, name="flowza-sdk-test-server", daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=15)
+        yield start
 
 
 def test_submit_runs_on_the_service_and_the_run_is_listed_there(serve):

@@ -15,12 +15,11 @@ import json
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import api_server
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIST = ROOT / "web" / "dist"
@@ -39,12 +38,6 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"required in CI: {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -83,27 +76,13 @@ def live_app(flowza_env, monkeypatch):
 
     Yields its base URL. FLOWZA_DATA_DIR is the test's own temporary data directory (``flowza_env``).
     """
-    import uvicorn
-
-    from api.main import create_app
     from flowza.settings import get_settings
 
     monkeypatch.delenv("FLOWZA_AUTH_ENABLED", raising=False)
     monkeypatch.delenv("FLOWZA_DATABASE_URL", raising=False)
     get_settings.cache_clear()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, name="flowza-web-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the API server stopped while starting (see the log above)"
-        assert time.monotonic() < deadline, "the API server did not start within 30 s"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with api_server("flowza-web-test-server") as url:
+        yield url
 
 
 class BrowserPage:
