@@ -13,10 +13,11 @@ from api.db.models import Dataset
 
 
 def create_dataset(session: Session, *, owner_id: str | None, name: str, filename: str, path: str,
-                   size_bytes: int, rows: int, columns: list[Any], dataset_id: str | None = None) -> Dataset:
+                   size_bytes: int, rows: int, columns: list[Any], dataset_id: str | None = None,
+                   read_options: dict[str, Any] | None = None) -> Dataset:
     """Describe a stored file; pass ``dataset_id`` when the storage path was built from it."""
     dataset = Dataset(id=dataset_id or new_id(), owner_id=owner_id, name=name, filename=filename, path=path,
-                      size_bytes=size_bytes, rows=rows, columns=list(columns))
+                      size_bytes=size_bytes, rows=rows, columns=list(columns), read_options=read_options or None)
     session.add(dataset)
     session.flush()
     return dataset

@@ -94,6 +94,8 @@ class Dataset(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     rows: Mapped[int] = mapped_column(BigInteger)
     columns: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # How the file was read at upload (csv_loader reading options that differ from the defaults).
+    read_options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -53,6 +53,11 @@ def read_options(
 ReadOptions = Annotated[CsvReadOptions, Depends(read_options)]
 
 
+def given_read_options(request: Request, options: ReadOptions) -> CsvReadOptions | None:
+    """The reading options of the query, or None when it names none (then a dataset is read as at upload)."""
+    return options if request.query_params.keys() & CsvReadOptions.model_fields.keys() else None
+
+
 class CsvWarning(BaseModel):
     code: str = Field(description="HEADER_LOOKS_LIKE_DATA, SEPARATOR_LOOKS_WRONG or MISSING_MARKER.")
     message: str
@@ -99,10 +104,10 @@ class DatasetPreview(BaseModel):
     loader: dict[str, Any] = Field(description="A csv_loader node reading the dataset as this preview did.")
 
 
-def to_public(dataset: Dataset, options: CsvReadOptions | None = None) -> DatasetPublic:
+def to_public(dataset: Dataset) -> DatasetPublic:
     return DatasetPublic(id=dataset.id, name=dataset.name, filename=dataset.filename, rows=dataset.rows,
                          columns=dataset.columns, size_bytes=dataset.size_bytes, created_at=dataset.created_at,
-                         loader=uploads.loader_node(dataset.id, options or CsvReadOptions()))
+                         loader=uploads.loader_node(dataset.id, uploads.stored_options(dataset)))
 
 
 @router.post("/api/upload", status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY,
@@ -110,7 +115,7 @@ def to_public(dataset: Dataset, options: CsvReadOptions | None = None) -> Datase
                      "streamed, size-limited, checked")
 async def upload(request: Request, session: SessionDep, user: CurrentUser, options: ReadOptions) -> DatasetUploaded:
     dataset, warnings = await uploads.store_upload(request, session, access.visible_to(user), options)
-    return DatasetUploaded(**to_public(dataset, options).model_dump(), warnings=warnings)
+    return DatasetUploaded(**to_public(dataset).model_dump(), warnings=warnings)
 
 
 @router.get("/api/datasets/", summary="Your uploaded datasets, newest first")
@@ -126,10 +131,13 @@ def get_dataset(session: SessionDep, user: CurrentUser, dataset_id: str) -> Data
 
 
 @router.get("/api/datasets/{dataset_id}/preview",
-            summary="A page of rows, per-column statistics and reading warnings, read with the options given")
-def preview(session: SessionDep, user: CurrentUser, dataset_id: str, options: ReadOptions,
+            summary="A page of rows, per-column statistics and reading warnings, read with the options given (default: as at upload)")
+def preview(session: SessionDep, user: CurrentUser, dataset_id: str,
+            given: Annotated[CsvReadOptions | None, Depends(given_read_options)],
             offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=1000)) -> DatasetPreview:
+    """Without reading options in the query, the dataset is read as it was at upload."""
     dataset = access.dataset(session, user, dataset_id)
+    options = given or uploads.stored_options(dataset)
     summary = uploads.preview_summary(dataset, options)
     return DatasetPreview(dataset_id=dataset.id, offset=offset, limit=limit, total_rows=summary.rows,
                           columns=summary.columns, warnings=summary.warnings,

@@ -66,6 +66,11 @@ def summarize(path: Path, options: CsvReadOptions) -> TableSummary:
                         table_warnings(frame, options, lambda: read_head(path, options)))
 
 
+def stored_options(dataset: Dataset) -> CsvReadOptions:
+    """How the dataset was read at upload."""
+    return CsvReadOptions(**(dataset.read_options or {}))
+
+
 def loader_node(dataset_id: str, options: CsvReadOptions) -> dict:
     """A csv_loader reading the dataset as ``options`` say (only the options that differ from the defaults)."""
     return {"type": "csv_loader", "parameters": {"dataset_id": dataset_id} | options.model_dump(exclude_defaults=True)}
@@ -98,7 +103,8 @@ def _keep(session: Session, received: Received, tmp: Path, owner_id: str | None,
     final = tmp.parent / f"{dataset_id}.csv"
     dataset = create_dataset(session, owner_id=owner_id, name=name or Path(received.filename).stem or "upload",
                              filename=received.filename, path=str(final), size_bytes=received.size,
-                             rows=summary.rows, columns=summary.columns, dataset_id=dataset_id)
+                             rows=summary.rows, columns=summary.columns, dataset_id=dataset_id,
+                             read_options=options.model_dump(exclude_defaults=True))
     os.replace(tmp, final)
     try:
         session.commit()  # here, not after the response: a failed commit must take the file with it

@@ -79,6 +79,14 @@ def test_reading_options_given_at_upload_shape_the_dataset_and_its_loader(client
     frame, _ = load_as_proposed(flowza_env, body["loader"])
     assert list(frame.columns) == ["age", "work", "weight"] and frame["weight"].isna().sum() == MISSING["column_3"]
 
+    # Remembered: the dataset's description and a preview without options read it as at upload.
+    assert client.get(f"/api/datasets/{body['id']}").json()["loader"] == body["loader"]
+    assert [d["loader"] for d in client.get("/api/datasets/").json()] == [body["loader"]]
+    page = preview(client, body["id"], limit=1)
+    assert page["total_rows"] == 300 and [c["name"] for c in page["columns"]] == ["age", "work", "weight"]
+    assert page["loader"] == body["loader"]
+    assert preview(client, body["id"], has_header=True)["total_rows"] == 299  # options given: those apply
+
 
 @pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["", "BOM"])
