@@ -48,7 +48,7 @@ def start_run(session: Session, workflow: Workflow, *, user: User | None = None,
 
 
 async def submit(run_id: str) -> None:
-    """Submit a committed pending run as a deployment run (after the 202 is sent); a failure fails the run.
+    """Submit a committed pending run as a deployment run (after the answer is sent); a failure fails the run.
 
     Prefect's SQLite server refuses concurrent flow-run inserts ("database is locked", retried for
     seconds), so each API process submits one run at a time; a burst queues here, not in Prefect.
