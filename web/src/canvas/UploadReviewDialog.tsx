@@ -3,9 +3,10 @@
 import { useMemo } from "react";
 import type { NodeWarning } from "../api/types";
 import { useEditor } from "../state/editor";
-import { fixText, openWarnings, warningText } from "../state/warnings";
+import { openWarnings } from "../state/warnings";
 import { Icon } from "../ui/Icon";
 import { Modal } from "../ui/Modal";
+import { WarningItem } from "../inspector/NodeWarnings";
 import { useUploadReview } from "./uploadReview";
 
 const NO_PARAMETERS: Record<string, unknown> = {};
@@ -54,20 +55,8 @@ export function UploadReviewDialog() {
         {warnings.length > 0 && (
           <ul className="problem-list" aria-label="Reading warnings">
             {warnings.map((w) => (
-              <li key={`${w.code}|${w.message}`} className="problem warning">
-                <Icon name="alert" size={14} className="problem-icon" />
-                <span className="problem-text">
-                  {warningText(w)}
-                  {w.fix && Object.keys(w.fix).length > 0 && (
-                    <span className="warning-fix">
-                      <button type="button" className="btn btn-sm" disabled={review.loading} onClick={() => void applyFix(w.fix!)}>
-                        Apply fix
-                      </button>
-                      <code>{fixText(w.fix)}</code>
-                    </span>
-                  )}
-                </span>
-              </li>
+              <WarningItem key={`${w.code}|${w.message}`} warning={w} disabled={review.loading}
+                onApply={(fix) => void applyFix(fix)} />
             ))}
           </ul>
         )}

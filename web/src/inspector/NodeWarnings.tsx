@@ -2,6 +2,7 @@
 // fix when the node said which parameter values would solve it; applying it is an ordinary, undoable edit.
 import { useMemo } from "react";
 import { useEditor } from "../state/editor";
+import type { NodeWarning } from "../api/types";
 import { fixText, openWarnings, warningText } from "../state/warnings";
 import { Icon } from "../ui/Icon";
 
@@ -17,26 +18,34 @@ export function NodeWarnings({ nodeId }: { nodeId: string }) {
   return (
     <ul className="problem-list" aria-label="Warnings" data-testid="node-warnings">
       {warnings.map((w) => (
-        <li key={`${w.code}|${w.message}`} className="problem warning">
-          <Icon name="alert" size={14} className="problem-icon" />
-          <span className="problem-text">
-            {warningText(w)}
-            {w.fix && Object.keys(w.fix).length > 0 && (
-              <span className="warning-fix">
-                <button
-                  type="button"
-                  className="btn btn-sm"
-                  title={`Set ${fixText(w.fix)}`}
-                  onClick={() => updateParameters(nodeId, w.fix!)}
-                >
-                  Apply fix
-                </button>
-                <code>{fixText(w.fix)}</code>
-              </span>
-            )}
-          </span>
-        </li>
+        <WarningItem key={`${w.code}|${w.message}`} warning={w} onApply={(fix) => updateParameters(nodeId, fix)} />
       ))}
     </ul>
+  );
+}
+
+/** One warning, and its one-click fix when it has one. */
+export function WarningItem({ warning, onApply, disabled = false }: {
+  warning: NodeWarning;
+  onApply: (fix: Record<string, unknown>) => void;
+  disabled?: boolean;
+}) {
+  const fix = warning.fix && Object.keys(warning.fix).length > 0 ? warning.fix : undefined;
+  return (
+    <li className="problem warning">
+      <Icon name="alert" size={14} className="problem-icon" />
+      <span className="problem-text">
+        {warningText(warning)}
+        {fix && (
+          <span className="warning-fix">
+            <button type="button" className="btn btn-sm" title={`Set ${fixText(fix)}`} disabled={disabled}
+              onClick={() => onApply(fix)}>
+              Apply fix
+            </button>
+            <code>{fixText(fix)}</code>
+          </span>
+        )}
+      </span>
+    </li>
   );
 }
