@@ -47,7 +47,7 @@ export function UploadReviewDialog() {
           {review.loading && <span className="spinner inline" />}
         </p>
         {review.error && <p className="field-error">Could not read the file this way: {review.error}</p>}
-        {preview && warnings.length === 0 && (
+        {preview && !review.loading && warnings.length === 0 && (
           <p className="all-good">
             <Icon name="check" size={14} /> Nothing looks wrong now.
           </p>
