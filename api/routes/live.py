@@ -144,7 +144,7 @@ async def workflow_updates(websocket: WebSocket, workflow_id: str, token: str | 
     async def stream(subscriber: watch.Subscriber, _: str | None) -> Outcome:
         registry = watch.registry()
         latest = registry.watch_workflow(workflow_id, subscriber)
-        following, watcher = None, None
+        following, watcher, ended = None, None, False
         try:
             while True:
                 event = await subscriber.get()
@@ -155,11 +155,16 @@ async def workflow_updates(websocket: WebSocket, workflow_id: str, token: str | 
                         registry.leave(watcher, subscriber)
                     following, watcher = event["run_id"], None
                     watcher = await _start(websocket, subscriber, following, event["status"])
-                elif event.get("run_id") == following and event["type"] != "latest":
+                    # No watcher: the run had ended and _start sent its run event; events its watcher
+                    # queued meanwhile are older than that and are dropped.
+                    ended = watcher is None
+                elif event.get("run_id") == following and event["type"] != "latest" and not ended:
                     await websocket.send_json(event)
-                    if event["type"] == "run" and watcher is not None:
-                        registry.leave(watcher, subscriber)
-                        watcher = None
+                    if event["type"] == "run":
+                        ended = True
+                        if watcher is not None:
+                            registry.leave(watcher, subscriber)
+                            watcher = None
         finally:
             registry.leave(latest, subscriber)
             if watcher is not None:
