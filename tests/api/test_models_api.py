@@ -26,17 +26,23 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def trained(prefect_api_url, tmp_path_factory):
     """The Titanic example run in-process once: registers titanic-survival v1 (alias staging) in SQLite MLflow."""
+    trained = run_in_own_home(TITANIC, tmp_path_factory.mktemp("models-home"))
+    assert trained["record"]["status"] == "completed", trained["record"]
+    return trained
+
+
+def run_in_own_home(workflow: dict, home) -> dict:
+    """Run ``workflow`` in-process on a fresh FLOWZA_HOME (its own SQLite MLflow); its record and tracking URI."""
     from flows.engine import execute
 
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("FLOWZA_HOME", str(tmp_path_factory.mktemp("models-home")))
+        env.setenv("FLOWZA_HOME", str(home))
         for name in ("FLOWZA_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "FLOWZA_OBJECT_STORE_URL"):
             env.delenv(name, raising=False)
         get_settings.cache_clear()
-        record = execute(TITANIC)
+        record = execute(workflow)
         uri = get_settings().tracking_uri
     get_settings.cache_clear()
-    assert record["status"] == "completed", record
     return {"record": record, "tracking_uri": uri}
 
 
@@ -259,18 +265,9 @@ def test_flowza_run_link_and_login_in_multi_user_mode(multi_user, trained, monke
 @pytest.fixture(scope="module")
 def two_trained(prefect_api_url, tmp_path_factory):
     """Two models of one run registered under two names (iris-logreg v1, iris-forest v1) in their own MLflow."""
-    from flows.engine import execute
-
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("FLOWZA_HOME", str(tmp_path_factory.mktemp("two-models-home")))
-        for name in ("FLOWZA_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "FLOWZA_OBJECT_STORE_URL"):
-            env.delenv(name, raising=False)
-        get_settings.cache_clear()
-        record = execute(two_models())
-        uri = get_settings().tracking_uri
-    get_settings.cache_clear()
-    assert record["status"] == "completed", record.get("error")
-    return {"record": record, "tracking_uri": uri}
+    trained = run_in_own_home(two_models(), tmp_path_factory.mktemp("two-models-home"))
+    assert trained["record"]["status"] == "completed", trained["record"].get("error")
+    return trained
 
 
 def test_each_version_shows_only_its_own_models_figures(client, two_trained, monkeypatch):
