@@ -1,4 +1,4 @@
-"""What a user may do with a workflow, run or dataset: every route asks here, nowhere else.
+"""What a user may do with a workflow, run, dataset or registered model: every route asks here, nowhere else.
 
 Something a user may not see does not exist for them (404, the same answer as for a wrong id).
 Something they may see but not change answers 403. In single-user mode (``user=None``) everyone
@@ -12,12 +12,14 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from api.db import datasets as dataset_rows
+from api.db import model_owners
 from api.db import runs as run_rows
 from api.db import workflows as workflow_rows
 from api.db.errors import NotFound
 from api.db.models import Dataset, Run, User, Workflow
-from api.db.sharing import role_of
+from api.db.sharing import Role, role_of
 from flowza.errors import FlowzaError
+from flows.registry import ModelNotFound
 
 Need = Literal["view", "edit", "own"]
 _ALLOWED = {"view": {"owner", "editor", "viewer"}, "edit": {"owner", "editor"}, "own": {"owner"}}
@@ -54,6 +56,38 @@ def dataset(session: Session, user: User | None, dataset_id: str) -> Dataset:
     if user is not None and found.owner_id != user.id:
         raise NotFound("dataset", dataset_id)
     return found
+
+
+def model(session: Session, user: User | None, name: str, need: Need = "view") -> Role | None:
+    """The user's role on a registered model (``None``: registered before models had owners).
+
+    Owned models are shared like workflows. Models without an owner are readable by every user and
+    change only through MLflow itself: nobody here may claim another user's model by moving its aliases.
+    """
+    if user is None:
+        return "owner"
+    owned = model_owners.owner_of(session, name)
+    if owned is None:
+        if need != "view":
+            raise Forbidden(f"model '{name}' was registered before models had owners in Flowza: it is read-only "
+                            f"here (change it in MLflow itself)")
+        return None
+    role = model_owners.role_of(session, owned, user.id)
+    if role is None:
+        raise ModelNotFound(f"model '{name}' not found")
+    if role not in _ALLOWED[need]:
+        verb = "move its aliases" if need == "edit" else "share it"
+        raise Forbidden(f"model '{name}' is shared with you as {role}: you cannot {verb}; ask its owner for the "
+                        f"editor role")
+    return role
+
+
+def visible_models(session: Session, user: User | None, names: list[str]) -> list[str]:
+    """The names (of ``names``) the user may see: owned by or shared with them, or without an owner."""
+    if user is None:
+        return names
+    mine, owned = model_owners.names_visible_to(session, user.id)
+    return [n for n in names if n in mine or n not in owned]
 
 
 def visible_to(user: User | None) -> str | None:

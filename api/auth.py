@@ -21,6 +21,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.bcrypt import BcryptHasher
 
 from api.db.models import User
+from api.db.users import get_user_by_email
 from api.deps import SessionDep
 from flowza.errors import FlowzaError
 from flowza.settings import Settings, get_settings
@@ -46,6 +47,24 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, password_hash: str) -> bool:
     return _hasher().verify(password, password_hash)
+
+
+@lru_cache
+def _unknown_account_hash() -> str:
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def authenticate(session, email: str, password: str) -> User | None:
+    """The account these credentials open, or ``None``.
+
+    An unknown email costs a password check too, so the answer's timing does not tell which emails have accounts.
+    """
+    stand_in = _unknown_account_hash()  # made by the first login, whichever email it names: its cost tells nothing
+    user = get_user_by_email(session, email)
+    if user is None:
+        verify_password(password, stand_in)
+        return None
+    return user if verify_password(password, user.password_hash) else None
 
 
 def secret_key(settings: Settings) -> str:

@@ -20,7 +20,12 @@ def engine_for(url: str) -> Engine:
 
 
 def get_session() -> Iterator[Session]:
-    """One session per request: committed when the route succeeds, rolled back when it raises."""
+    """One session per request: committed when the route succeeds, rolled back when it raises.
+
+    Used with ``scope="function"`` (below): the commit happens when the route returns, before the answer is
+    sent, so a client that got its 201/204 sees the change at once, and a failed commit answers an error
+    instead of following a success. (FastAPI's default, "request", closes it after the answer is sent.)
+    """
     session = session_factory(engine_for(get_settings().metadata_db_url))()
     try:
         yield session
@@ -32,4 +37,4 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.services.prefect_limits import PREFECT_RETRIES
 from flowza.errors import FlowzaError, WorkflowInvalid
+from flowza.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,18 @@ def install(app: FastAPI) -> None:
         return JSONResponse(status_code=503, headers={"Retry-After": "2"}, content=error_body(
             "DATABASE_BUSY", "the metadata database is busy: try again in a moment (PostgreSQL "
                              "(FLOWZA_DATABASE_URL) handles concurrent writers better than SQLite)"))
+
+    @app.exception_handler(httpx.TimeoutException)
+    @app.exception_handler(httpx.NetworkError)
+    async def _prefect_unanswered(_: Request, exc: httpx.HTTPError):
+        # Prefect's client is the API's one httpx user: a timeout or dropped connection is Prefect not answering.
+        settings = get_settings()
+        log.warning("Prefect did not answer: %r", exc)
+        return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content=error_body(
+            "PREFECT_UNAVAILABLE", f"Prefect did not answer within {settings.prefect_timeout_s} s (tried "
+                                   f"{PREFECT_RETRIES + 1} times): check that the "
+                                   f"Prefect server is running and not overloaded (`flowza up` starts one), then "
+                                   f"try again"))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):

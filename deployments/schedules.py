@@ -1,8 +1,8 @@
 """Scheduled workflows in Prefect: one deployment of the workflow flow per scheduled workflow.
 
 The deployment ``flowza-workflow/workflow-<workflow id>`` runs on the ``flowza`` work pool with
-the workflow's current definition as its parameters; each Flowza schedule is one of its Prefect
-schedules, identified by the slug ``flowza-<schedule id>``. Prefect's scheduler creates the flow
+a reference to the workflow as its parameters (its current version runs); each Flowza schedule is
+one of its Prefect schedules, identified by the slug ``flowza-<schedule id>``. Prefect's scheduler creates the flow
 runs, Flowza's worker runs them.
 """
 
@@ -55,9 +55,10 @@ class ScheduleSpec:
                         active=self.active, slug=slug)
 
 
-def flow_parameters(workflow_id: str, definition: dict) -> dict:
-    # With `workflow_id` the worker records scheduled runs as runs of the saved workflow.
-    return {"workflow": definition, "use_cache": True, "workflow_id": workflow_id}
+def flow_parameters(workflow_id: str) -> dict:
+    # A reference: each scheduled run runs the workflow's current version, read by the worker. The worker
+    # attaches it to the saved workflow only because it comes from this deployment (Schedule.prefect_deployment_id).
+    return {"workflow_id": workflow_id, "use_cache": True}
 
 
 async def apply_workflow_deployment(workflow_id: str, definition: dict,
@@ -74,7 +75,7 @@ async def apply_workflow_deployment(workflow_id: str, definition: dict,
     deployment = await run_workflow.ato_deployment(
         name=deployment_name(workflow_id), work_pool_name=WORK_POOL, enforce_parameter_schema=True,
         entrypoint_type=EntrypointType.MODULE_PATH,  # as the run-workflow deployment: independent of the cwd
-        parameters=flow_parameters(workflow_id, definition), tags=["flowza", "scheduled"],
+        parameters=flow_parameters(workflow_id), tags=["flowza", "scheduled"],
         description=f"Scheduled runs of the Flowza workflow {workflow_id} ({definition.get('name', '')}).",
         schedules=[s.to_prefect() for s in schedules])
     deployment_id = await deployment.aapply()

@@ -204,12 +204,18 @@ def open_default_store() -> ObjectStore:
 
 
 @flow(name="flowza-workflow", flow_run_name=_flow_run_name, persist_result=False, validate_parameters=True)
-def run_workflow(workflow: dict, use_cache: bool = True, run_id: str | None = None,
-                 workflow_id: str | None = None) -> dict:
+def run_workflow(workflow_id: str | None = None, workflow_version: int | None = None, run_id: str | None = None,
+                 use_cache: bool = True, workflow: dict | None = None) -> dict:
     """Validate a Flowza workflow and run it: one task per node, independent branches concurrently.
 
-    ``workflow_id`` names the saved workflow the run belongs to (the worker's bookkeeping, MLflow's lineage).
+    Flowza's runs name a saved version (``workflow_id``, ``workflow_version``): Flowza's worker reads
+    its definition from the metadata database and passes it as ``workflow``. A flow run started
+    elsewhere may carry its own ``workflow`` instead (it becomes a new workflow owned by nobody).
     """
+    if workflow is None:
+        raise FlowzaError(f"no workflow definition to run: workflow {workflow_id} version {workflow_version} "
+                          f"is read by Flowza's worker (`python -m deployments.worker`), which did not run this "
+                          f"flow run", code="WORKFLOW_NOT_LOADED")
     plan = compile_plan(workflow)
     store = open_default_store()
     run_id = run_id or uuid.uuid4().hex
@@ -282,7 +288,8 @@ def execute(workflow, *, use_cache: bool = True, on_event=None) -> dict:
     run_id = uuid.uuid4().hex
     listen = listening(on_event) if on_event else nullcontext()
     with listen, without_heartbeats():
-        state = run_workflow(plan.spec.to_json_dict(), use_cache=use_cache, run_id=run_id, return_state=True)
+        state = run_workflow(workflow=plan.spec.to_json_dict(), use_cache=use_cache, run_id=run_id,
+                             return_state=True)
     try:
         return load_run(open_default_store(), run_id)
     except StoreError:

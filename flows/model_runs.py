@@ -80,6 +80,10 @@ class ModelTracking:
         if kind == "metrics":
             metrics = load(ref)
             return [lambda: self.tracker.log_metrics(node_id, metrics, self.targets[node_id])]
-        if kind == "model" and "registration" not in ref.ref and ref.ref.get("model_uri"):
+        if kind == "model" and ref.ref.get("registration"):
+            # A version registered by an earlier run, maybe another user's: reusing it needs the name's rights.
+            self.tracker.check_name(ref.ref["registration"][0])
+            return []
+        if kind == "model" and ref.ref.get("model_uri"):
             return [lambda: self.tracker.log_reused_model(node_id, self._params(node_id), ref.ref["model_uri"])]
         return []

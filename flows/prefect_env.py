@@ -6,6 +6,7 @@ import logging
 import os
 import urllib.request
 
+from flowza import service_credentials
 from flowza.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,9 @@ def configure_prefect(quiet_console: bool = False) -> None:
     """Keep Prefect's state under FLOWZA_HOME, offline, and on a local server when one runs.
 
     Without ``PREFECT_API_URL`` and without a local server, Prefect starts a temporary
-    server of its own for the run (SQLite under FLOWZA_HOME/prefect).
+    server of its own for the run (SQLite under FLOWZA_HOME/prefect). A local server that a
+    multi-user ``flowza up`` started requires its auth string: it is read from FLOWZA_HOME, for
+    whoever may read that file (``flowza up`` passes it to its own children).
     """
     settings = get_settings()
     os.environ.setdefault("PREFECT_HOME", str(settings.home_dir / "prefect"))
@@ -41,3 +44,5 @@ def configure_prefect(quiet_console: bool = False) -> None:
         if url:
             os.environ["PREFECT_API_URL"] = url
             log.info("using the Prefect server at %s", url)
+            if "PREFECT_API_AUTH_STRING" not in os.environ and (found := service_credentials.load(settings.home_dir)):
+                os.environ["PREFECT_API_AUTH_STRING"] = found.prefect_auth_string

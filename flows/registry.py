@@ -17,7 +17,8 @@ class ModelNotFound(FlowzaError):
 
 
 def _client():
-    return configure_mlflow(get_settings())
+    settings = get_settings()
+    return configure_mlflow(settings, timeout_s=settings.mlflow_timeout_s)
 
 
 def _call(fn, *args, what: str):
@@ -41,6 +42,11 @@ def list_models() -> list[dict]:
                     "aliases": dict(model.aliases or {}), "latest_version": max(versions, default=None),
                     "created_at": model.creation_timestamp, "updated_at": model.last_updated_timestamp})
     return sorted(out, key=lambda m: m["name"])
+
+
+def require_model(name: str) -> None:
+    """Raise ``ModelNotFound`` unless MLflow has the registered model ``name``."""
+    _call(_client().get_registered_model, name, what=f"model '{name}'")
 
 
 def get_model(name: str) -> dict:

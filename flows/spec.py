@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from flowza.errors import WorkflowInvalid
+from flowza.settings import get_settings
+from flows.problems import Problem
 
 
 class Position(BaseModel):
@@ -63,14 +65,32 @@ class WorkflowSpec(BaseModel):
             data = {k: v for k, v in data.items() if k != "edges"} | {"connections": data["edges"]}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _within_size_limit(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            check_size(data.get("nodes"))
+        return data
+
     def to_json_dict(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True)
 
 
+def check_size(nodes: Any) -> None:
+    """Refuse a workflow with more nodes than FLOWZA_MAX_WORKFLOW_NODES, before parsing any of them.
+
+    Raises ``WorkflowInvalid`` (not a ``ValueError``): pydantic passes it through, so the API answers
+    422 ``INVALID_WORKFLOW`` naming the limit whichever way the workflow came in.
+    """
+    limit = get_settings().max_workflow_nodes
+    if isinstance(nodes, list) and len(nodes) > limit:
+        raise WorkflowInvalid([Problem("WORKFLOW_TOO_LARGE", f"the workflow has {len(nodes)} nodes; at most {limit} "
+                                                             f"are accepted (FLOWZA_MAX_WORKFLOW_NODES)",
+                                       field="nodes")])
+
+
 def parse_workflow(raw: Any) -> WorkflowSpec:
     """Parse a workflow document; every structural problem is reported at once."""
-    from flows.validation import Problem
-
     if isinstance(raw, WorkflowSpec):
         return raw
     if not isinstance(raw, dict):

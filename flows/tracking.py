@@ -19,9 +19,11 @@ import threading
 import time
 import warnings
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flowza.errors import FlowzaError
 from flowza.schema_lock import MIGRATING
@@ -31,6 +33,13 @@ from nodes.ports import Metrics, Model
 log = logging.getLogger(__name__)
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 MLFLOW_STATUS = {"completed": "FINISHED", "failed": "FAILED", "cancelled": "KILLED"}
+MLFLOW_RETRIES = 2  # a request MLflow did not answer is tried at most twice more, after 0 s then ~2 s
+
+
+class MlflowUnavailable(FlowzaError):
+    """MLflow did not answer (down, frozen, unreachable) within its time limit."""
+
+    code = "MLFLOW_UNAVAILABLE"
 
 
 class TrackingError(FlowzaError):
@@ -54,10 +63,66 @@ class MetricsTarget:
     summary_prefix: str  # in the parent run: empty unless several nodes report metrics
 
 
-def configure_mlflow(settings: Settings):
-    """Point MLflow at Flowza's tracking store (SQLite under FLOWZA_HOME by default)."""
+def tracking_location(uri: str) -> str:
+    """The tracking URI without credentials, for messages and links."""
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        return uri  # a SQLite file or folder: no credentials in it
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path.rstrip('/')}"
+
+
+def bound_mlflow_requests(timeout_s: int) -> None:
+    """Bound every MLflow HTTP request of this process: ``timeout_s`` a try, at most ``MLFLOW_RETRIES`` retries.
+
+    MLflow's defaults (120 s a try, 7 retries with doubling backoff) hold a caller for many minutes when
+    its server hangs. MLflow reads these variables at each request; Flowza's settings are their one source.
+    """
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(timeout_s)
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(MLFLOW_RETRIES)
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "1"
+
+
+def no_answer(exc: BaseException) -> bool:
+    """Whether ``exc`` says MLflow did not answer (timeout, refused connection, retries used up)."""
+    import requests
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (requests.ConnectionError, requests.Timeout, requests.exceptions.RetryError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _timed_out(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TimeoutError) or "timed out" in str(seen) or "timeout" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def unavailable(settings: Settings, timeout_s: int, exc: BaseException) -> MlflowUnavailable:
+    """The user-facing error for an MLflow that did not answer (MLflow's own words go to the log)."""
+    where = tracking_location(settings.tracking_uri)
+    log.warning("MLflow at %s did not answer: %s", where, _reason(exc))
+    if not _timed_out(exc):
+        return MlflowUnavailable(f"MLflow is not reachable at {where} (connection refused or dropped): start it "
+                                 f"with `flowza up`, or point FLOWZA_MLFLOW_TRACKING_URI at a running one")
+    return MlflowUnavailable(
+        f"MLflow at {where} did not answer within {timeout_s} s: check that the MLflow server is running and not "
+        f"overloaded (`flowza up` starts one), or point FLOWZA_MLFLOW_TRACKING_URI at a running one")
+
+
+def configure_mlflow(settings: Settings, timeout_s: int | None = None):
+    """Point MLflow at Flowza's tracking store (SQLite under FLOWZA_HOME by default).
+
+    Requests wait ``timeout_s`` a try (default: the worker's ``mlflow_worker_timeout_s``).
+    """
     import mlflow
 
+    bound_mlflow_requests(timeout_s or settings.mlflow_worker_timeout_s)
     uri = settings.tracking_uri
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +197,18 @@ class RunTracker:
             self._run()
         except Exception as exc:  # the nodes that need MLflow report it
             log.warning("could not start the MLflow run: %s", _reason(exc))
-            self._unreachable = exc
+            self._unreachable = self._unanswered(exc) or exc
+
+    def _unanswered(self, exc: Exception) -> MlflowUnavailable | None:
+        """The error for an MLflow that did not answer (remembered: later calls of this run fail at once)."""
+        if isinstance(exc, MlflowUnavailable):
+            return exc
+        if not no_answer(exc):
+            return None
+        failure = unavailable(self.settings, self.settings.mlflow_worker_timeout_s, exc)
+        with self._lock:
+            self._unreachable = self._unreachable or failure
+        return failure
 
     def _model_run(self, model_node: str | None):
         """The client and the child run of the model ``model_node`` trains (the parent run for None)."""
@@ -190,6 +266,8 @@ class RunTracker:
             client.set_tag(self.mlflow_run_id, f"flowza.model.{node_id}", info.model_uri)
         except BaseException as exc:
             future.set_exception(exc)
+            if isinstance(exc, Exception) and (failure := self._unanswered(exc)):
+                raise failure from exc
             log.warning("MLflow could not log the model of %s", node_id, exc_info=True)
             raise TrackingError(f"MLflow could not store the trained model: {_reason(exc)}") from exc
         future.set_result(info.model_uri)
@@ -197,11 +275,12 @@ class RunTracker:
 
     def log_reused_model(self, node_id: str, params: dict, model_uri: str) -> None:
         """A reused training node: its model's run in this Flowza run names the model logged earlier."""
-        client, run_id = self._model_run(node_id)
-        client.log_batch(run_id, params=_params(params))
-        client.log_batch(self.mlflow_run_id, params=_params(params, f"{node_id}."))
-        client.set_tag(run_id, "flowza.reused_model", model_uri)
-        client.set_tag(self.mlflow_run_id, f"flowza.model.{node_id}", model_uri)
+        with self._answering():
+            client, run_id = self._model_run(node_id)
+            client.log_batch(run_id, params=_params(params))
+            client.log_batch(self.mlflow_run_id, params=_params(params, f"{node_id}."))
+            client.set_tag(run_id, "flowza.reused_model", model_uri)
+            client.set_tag(self.mlflow_run_id, f"flowza.model.{node_id}", model_uri)
 
     def register(self, model: Model, tags: dict[str, str]) -> dict:
         """Create a registered model version (and move its alias) for a logged model.
@@ -218,18 +297,35 @@ class RunTracker:
         model_uri = future.result()
         try:
             client, _ = self._run()
+            self.check_name(name)
             version_ = mlflow.register_model(model_uri, name, tags=tags)
             if alias:
                 client.set_registered_model_alias(name, alias, version_.version)
+        except RegistryError:
+            raise
         except Exception as exc:
+            if failure := self._unanswered(exc):
+                raise failure from exc
             log.warning("MLflow could not register %s as '%s'", model_uri, name, exc_info=True)
             raise RegistryError(f"MLflow could not register the model as '{name}': {_reason(exc)}") from exc
         return {"name": name, "version": int(version_.version), "alias": alias, "model_uri": model_uri,
                 "run_id": version_.run_id}
 
+    def check_name(self, name: str) -> None:
+        """Raise ``ModelNameTaken`` unless this run's owner may register under ``name`` (multi-user mode)."""
+        from flows.model_names import check_registration
+
+        with self._answering():
+            check_registration(self.settings, name, self.tags.get("flowza.run_id"),
+                               lambda: _first_version(self._run()[0], name))
+
     def log_metrics(self, node_id: str, metrics: Metrics, target: MetricsTarget) -> None:
         """Scalars as MLflow metrics, the rest as JSON, plots as PNG artifacts, in the model's run;
         scalars also in the parent's summary."""
+        with self._answering():
+            self._log_metrics(node_id, metrics, target)
+
+    def _log_metrics(self, node_id: str, metrics: Metrics, target: MetricsTarget) -> None:
         from mlflow.entities import Metric
 
         client, run_id = self._model_run(target.model_node)
@@ -250,20 +346,59 @@ class RunTracker:
 
     def tag(self, tags: dict[str, str]) -> None:
         """Tag the parent run and every model's run (lineage shown with registered versions)."""
-        if self.mlflow_run_id and tags:
+        if self.mlflow_run_id and tags and self._unreachable is None:
             from mlflow.entities import RunTag
 
-            for run_id in (self.mlflow_run_id, *self.model_runs.values()):
-                self._client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+            with self._bookkeeping("tag"):
+                for run_id in (self.mlflow_run_id, *self.model_runs.values()):
+                    self._client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
 
     def finish(self, status: str, model_status: dict[str, str] | None = None) -> None:
         """End the runs: the parent with the Flowza run's status, each model's run with its own."""
-        if not self.mlflow_run_id:
+        if not self.mlflow_run_id or self._unreachable is not None:
             return
-        self._client.set_terminated(self.mlflow_run_id, MLFLOW_STATUS.get(status, "FAILED"))
-        for node_id, run_id in self.model_runs.items():
-            own = (model_status or {}).get(node_id, status)
-            self._client.set_terminated(run_id, MLFLOW_STATUS.get(own, "FAILED"))
+        with self._bookkeeping("end"):
+            self._client.set_terminated(self.mlflow_run_id, MLFLOW_STATUS.get(status, "FAILED"))
+            for node_id, run_id in self.model_runs.items():
+                own = (model_status or {}).get(node_id, status)
+                self._client.set_terminated(run_id, MLFLOW_STATUS.get(own, "FAILED"))
+
+    @contextmanager
+    def _answering(self):
+        """MLflow not answering raises ``MlflowUnavailable`` (and later calls of this run fail at once)."""
+        try:
+            yield
+        except Exception as exc:
+            if failure := self._unanswered(exc):
+                raise failure from exc
+            raise
+
+    @contextmanager
+    def _bookkeeping(self, what: str):
+        """MLflow bookkeeping after the nodes ran: a failure is logged, never keeps the run from ending."""
+        try:
+            yield
+        except Exception as exc:
+            log.warning("could not %s the MLflow runs of run %s: %s", what, self.tags.get("flowza.run_id"),
+                        _reason(self._unanswered(exc) or exc))
+
+
+def _first_version(client, name: str) -> tuple[bool, str | None]:
+    """Whether MLflow has the registered model ``name``, and the Flowza run that registered its version 1."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return False, None
+        raise
+    try:
+        return True, (client.get_model_version(name, "1").tags or {}).get("flowza.run_id")
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":  # version 1 was deleted
+            return True, None
+        raise
 
 
 def _module_file(name: str) -> str:

@@ -9,26 +9,11 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from flowza.errors import WorkflowInvalid
+from flows.problems import Problem
 from flows.spec import WorkflowSpec, parse_workflow
 from nodes.base import NodeDef, Params
 from nodes.catalog import discover
 from nodes.ports import port_aliases
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    message: str
-    node_id: str | None = None
-    field: str | None = None
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        where = f"[{self.node_id}{'.' + self.field if self.field else ''}] " if self.node_id else ""
-        return f"{where}{self.message} ({self.code})"
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -52,20 +37,13 @@ class Plan:
     inputs: dict[str, dict[str, tuple[str, str]]]  # node -> input port -> (source node, source port)
     protected: dict[str, frozenset[str]]
     warnings: list[Problem] = field(default_factory=list)
+    _labels: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._labels = {n.id: n.label for n in self.spec.nodes}
 
     def label(self, node_id: str) -> str:
-        return next(n.label for n in self.spec.nodes if n.id == node_id)
-
-    def downstream(self, node_id: str) -> set[str]:
-        """Every node that depends on ``node_id``, directly or not."""
-        found, frontier = set(), [node_id]
-        while frontier:
-            current = frontier.pop()
-            for target, ports in self.inputs.items():
-                if target not in found and any(src == current for src, _ in ports.values()):
-                    found.add(target)
-                    frontier.append(target)
-        return found
+        return self._labels[node_id]
 
 
 def suggest(word: str, choices) -> str:
@@ -217,13 +195,28 @@ def validate_workflow(raw) -> tuple[Plan | None, list[Problem]]:
     if problems:
         return None, problems + warnings
 
-    plan = Plan(spec=spec, order=order, defs=defs, params=params, inputs=inputs, protected={}, warnings=warnings)
-    for nid in order:
+    return Plan(spec=spec, order=order, defs=defs, params=params, inputs=inputs,
+                protected=_protected_columns(order, inputs, defs, params), warnings=warnings), warnings
+
+
+def _protected_columns(order: list[str], inputs: dict[str, dict[str, tuple[str, str]]], defs: dict[str, NodeDef],
+                       params: dict[str, Params]) -> dict[str, frozenset[str]]:
+    """Per node, the target columns named by the nodes downstream of it (a preprocessor must leave them be).
+
+    One pass in reverse dependency order: a node protects what its consumers name and protect.
+    """
+    consumers: dict[str, set[str]] = {nid: set() for nid in order}
+    for target, ports in inputs.items():
+        for source, _ in ports.values():
+            consumers[source].add(target)
+    named = {nid: _target_columns(defs[nid], params[nid]) for nid in order}
+    protected: dict[str, frozenset[str]] = {}
+    for nid in reversed(order):
         targets: set[str] = set()
-        for other in plan.downstream(nid):
-            targets |= _target_columns(defs[other], params[other])
-        plan.protected[nid] = frozenset(targets)
-    return plan, warnings
+        for consumer in consumers[nid]:
+            targets |= protected[consumer] | named[consumer]
+        protected[nid] = frozenset(targets)
+    return protected
 
 
 def compile_plan(raw) -> Plan:

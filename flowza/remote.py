@@ -16,7 +16,7 @@ import httpx
 from flowza.errors import FlowzaError
 
 log = logging.getLogger(__name__)
-FINISHED = frozenset({"completed", "failed", "cancelled"})
+FINISHED = frozenset({"completed", "failed", "cancelled", "crashed"})
 
 
 class ServiceError(FlowzaError):
@@ -68,7 +68,7 @@ class RemoteRun:
         return call("GET", f"{self.url}/api/runs/{self.run_id}", token=self.token)
 
     def status(self) -> str:
-        """``pending``, ``running``, ``completed``, ``failed`` or ``cancelled``."""
+        """``pending``, ``running``, ``completed``, ``failed``, ``cancelled`` or ``crashed``."""
         return self.record()["status"]
 
     def wait(self, timeout: float = 600, poll: float = 0.5) -> dict:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -19,12 +20,25 @@ class Settings(BaseSettings):
         default=None, description="file:///path or s3://bucket/prefix; default: a folder under FLOWZA_HOME.")
     s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); default: AWS.")
     max_dataset_mb: float = Field(default=2048, gt=0, description="Largest input file a loader accepts.")
+    allow_file_paths: bool | None = Field(
+        default=None, description="Whether csv_loader may read a file_path under FLOWZA_DATA_DIR (never inside "
+                                  "FLOWZA_HOME); default: yes in single-user mode, no in multi-user mode, where "
+                                  "users read only their own uploads.")
     prefect_port: int = Field(default=4200, description="Port of a local Prefect server to use when running.")
     api_port: int = Field(default=8000, description="Port of the API and editor started by `flowza up`.")
     mlflow_port: int = Field(default=5000, description="Port of the MLflow server started by `flowza up`.")
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking server or database; default: MLFLOW_TRACKING_URI, else "
                                   "SQLite under FLOWZA_HOME.")
+    mlflow_timeout_s: int = Field(
+        default=10, ge=1, le=600, description="How long the API waits for MLflow before answering 503 "
+                                              "MLFLOW_UNAVAILABLE (each MLflow request is retried at most twice).")
+    mlflow_worker_timeout_s: int = Field(
+        default=20, ge=1, le=600, description="How long a run waits for each MLflow request (logging, registering; "
+                                              "retried at most twice) before its node fails.")
+    prefect_timeout_s: int = Field(
+        default=10, ge=1, le=600, description="How long the API waits for each Prefect request (logs, cancel) "
+                                              "before answering 503 PREFECT_UNAVAILABLE.")
     mlflow_artifact_root: str | None = Field(
         default=None, description="Where new experiments keep artifacts (a path or s3://bucket/prefix); "
                                   "default: a folder under FLOWZA_HOME.")
@@ -38,8 +52,34 @@ class Settings(BaseSettings):
         default=None, description="Signs login tokens; default: a random key kept in FLOWZA_HOME/secret_key.")
     token_minutes: int = Field(default=24 * 60, gt=0, description="How long a login token is valid.")
     max_upload_mb: float = Field(default=200, gt=0, description="Largest CSV upload accepted.")
+    max_request_mb: float = Field(
+        default=4, gt=0, description="Largest request body accepted outside uploads (JSON: workflows, parameters); "
+                                     "a larger one is refused with 413 REQUEST_TOO_LARGE while it streams in.")
+    max_workflow_nodes: int = Field(
+        default=5000, gt=0, description="Most nodes a workflow may have; a larger one is refused when saved or run.")
     runs_per_minute: int = Field(
         default=60, gt=0, description="Run submissions allowed per user (and per client IP) per minute.")
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default=[], description="Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For header "
+                                "names the client for per-IP limits; otherwise the header is ignored.")
+    min_schedule_seconds: int = Field(
+        default=60, ge=1, description="Shortest interval between two runs of a schedule (cron or interval).")
+    login_failures_per_ip: int = Field(
+        default=50, ge=1, description="Failed logins one client IP may make in 15 minutes, whatever the accounts "
+                                      "(each account allows 5); then 429 with Retry-After.")
+    submissions_in_flight: int = Field(
+        default=4, ge=1, le=64, description="Accepted runs each API process hands to Prefect at the same time.")
+    submission_deadline_s: float = Field(
+        default=600, gt=0, description="How long an accepted run's submissions may keep failing (Prefect "
+                                       "unreachable) before it fails with PREFECT_UNAVAILABLE.")
+    worker_timeout_s: float = Field(
+        default=30, ge=3, description="A worker silent this long is gone: its running runs become `crashed` "
+                                      "(it reports every third of this).")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @property
     def home_dir(self) -> Path:

@@ -21,6 +21,13 @@ from nodes.ports import PORT_TYPES
 REGISTRY: dict[str, "NodeDef"] = {}
 
 
+def _flowza_state() -> tuple[Path, ...]:
+    from flowza.settings import get_settings
+    from flowza.state_paths import state_paths
+
+    return state_paths(get_settings())
+
+
 class Params(BaseModel):
     """Base for node parameter models: unknown parameters are errors."""
 
@@ -34,6 +41,8 @@ class NodeContext:
     node_id: str
     data_dir: Path = Path(".")
     datasets_dir: Path = Path("datasets")
+    # Flowza's own files (FLOWZA_HOME…), which a file_path never reads even when they lie in data_dir.
+    state_paths: tuple[Path, ...] = field(default_factory=_flowza_state)
     protected_columns: frozenset[str] = frozenset()
     max_dataset_mb: float = 2048
     sample_rows: int | None = None  # set when only a preview is wanted: loaders read at most this many rows

@@ -1,4 +1,5 @@
-"""Warnings for a CSV that loaded, but likely not as meant: a header that is data, one lone column, gap markers.
+"""Warnings for a CSV that loaded, but likely not as meant: a header that is data, one lone column, gap markers,
+a separator ending every data line.
 
 Each check looks at a sample of the loaded rows (the separator check also at the file's first lines), never
 at the whole table a second time. A warning is ``{code, message, fix}``; ``fix`` holds the reading parameters
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from nodes.csv_reading import SEPARATORS, CsvReadOptions, guess_separator
+from nodes.csv_reading import SEPARATORS, TRAILING_SEPARATOR, CsvReadOptions, guess_separator
 
 SAMPLE_ROWS = 2000
 MARKER_SHARE = 0.95  # of a column's values that are not numbers
@@ -32,7 +33,8 @@ def table_warnings(frame: pd.DataFrame, options: CsvReadOptions, head: Callable[
     if len(frame) > SAMPLE_ROWS:  # the first rows and an even spread of the rest
         half = SAMPLE_ROWS // 2
         sample = frame.take(np.r_[0:half, half:len(frame):(len(frame) - half) // half])
-    found = [header_is_data(sample, options), lone_column(frame, options, head), gap_markers(sample, options)]
+    found = [header_is_data(sample, options), lone_column(frame, options, head), gap_markers(sample, options),
+             trailing_separator(frame, options)]
     return [warning for warning in found if warning]
 
 
@@ -110,6 +112,16 @@ def lone_column(frame: pd.DataFrame, options: CsvReadOptions, head: Callable[[],
             "message": f"only one column was read, but the lines are split by {SEPARATORS[better]}: "
                        f"set the separator to {SEPARATORS[better]}",
             "fix": {"separator": better}}
+
+
+def trailing_separator(frame: pd.DataFrame, options: CsvReadOptions) -> dict | None:
+    """The data lines end with a separator the header line lacks; the reader left that empty field out."""
+    if not frame.attrs.get(TRAILING_SEPARATOR):
+        return None
+    separator = SEPARATORS.get(options.separator, f"'{options.separator}'")
+    return {"code": "TRAILING_SEPARATOR",
+            "message": f"the data lines end with {separator}, one more than the header has: the empty field "
+                       f"after the last column was left out"}
 
 
 def is_gap_marker(value: str) -> bool:

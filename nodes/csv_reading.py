@@ -6,6 +6,11 @@ holds that in place, across the parser's chunk boundaries too), so the file is h
 nothing is rewritten. One exception in how it is handed over: pandas' parallel reader (files over 5 MB) splits
 a file at LF bytes; on a CR-only file it first reads the whole file looking for one, then falls back to the
 serial parser. Such a file goes to pandas as an open file, which takes the serial parser straight away.
+
+A data row with more fields than the header is refused: pandas would make its first fields the row index and
+shift every column, silently. One such file is common and harmless: each data line ends with a separator the
+header line lacks (``a,b`` over ``1,2,``). Its rows are read without that empty field, and the frame says so
+in ``attrs[TRAILING_SEPARATOR]`` for csv_checks to report; a value there is refused, naming its line.
 """
 
 from __future__ import annotations
@@ -19,15 +24,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
+from pandas.io.parsers.readers import STR_NA_VALUES
 from pydantic import Field, field_validator
 
-from flowza.errors import EmptyData, InvalidParameter, ParseError
+from flowza.errors import EmptyData, InvalidParameter, NodeError, ParseError
 from nodes.base import Params
 
 HEAD_BYTES = 64 * 1024  # enough lines to judge a separator by
 FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'", ",": "','"}  # the usual ones, as a message names them
+TRAILING_SEPARATOR = "flowza_trailing_separator"  # frame.attrs key: each row's empty last field was left out
+EXTRA = "\x00extra field"  # the name the field after the header's last column is read under
 
 
 class CsvReadOptions(Params):
@@ -103,10 +111,12 @@ def read_csv(path: Path, options: CsvReadOptions, *, nrows: int | None = None, s
     label = label or path.name
     skiprows = (range(1, skip + 1) if options.has_header else skip) if skip else None
     try:
+        trailing = options.has_header and _trailing_separator(path, options, skip, label)
+        arguments = pandas_arguments(options) | (_with_extra_field(path, options) if trailing else {})
         with _source(path) as source:
-            frame = pd.read_csv(source, **pandas_arguments(options), nrows=nrows, skiprows=skiprows)
-        if options.has_header:
-            _refuse_rows_wider_than_the_header(path, options, skiprows, label)
+            frame = pd.read_csv(source, **arguments, nrows=nrows, skiprows=skiprows)
+        if trailing:
+            frame = _drop_empty_extra_field(frame, label, skip)
     except pd.errors.EmptyDataError as exc:
         raise EmptyData(f"{label} is empty") from exc
     except UnicodeError as exc:
@@ -114,10 +124,15 @@ def read_csv(path: Path, options: CsvReadOptions, *, nrows: int | None = None, s
         raise ParseError(f"{label} is not {options.encoding} text ({where}): {_encoding_hint(path)}",
                          field="encoding") from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        if found := FIELD_COUNT.search(str(exc)):  # a row with more fields than the ones before it
+            raise _wider_row(path, options, label, int(found[2]), int(found[3])) from exc
         raise ParseError(f"could not parse {label}: {str(exc).splitlines()[0][:300]}; "
                          f"check the separator and encoding{_separator_hint(path, options)}") from exc
     except LookupError as exc:  # the model checks the name; a codec can still be missing where this runs
         raise InvalidParameter(f"unknown encoding '{options.encoding}'", field="encoding") from exc
+    except OSError as exc:  # its own message names the absolute path: not for users
+        raise NodeError(f"{label} cannot be read: {exc.strerror or type(exc).__name__}",
+                        code="FILE_NOT_READABLE") from exc
     if frame.empty and not skip:
         raise EmptyData(f"{label} has a header but no rows" if options.has_header and len(frame.columns)
                         else f"{label} has no rows")
@@ -137,20 +152,89 @@ def _source(path: Path) -> Iterator[Path | BinaryIO]:
     yield path
 
 
-def _refuse_rows_wider_than_the_header(path: Path, options: CsvReadOptions, skiprows, label: str) -> None:
-    """pandas makes a first row with more fields than the header into the row index, shifting every column
-    one place: read the header and that row as plain fields, where a longer row is a tokenizer error."""
+def _trailing_separator(path: Path, options: CsvReadOptions, skip: int, label: str) -> bool:
+    """Whether the first data row has one field more than the header, and that field is empty.
+
+    pandas does not refuse a first data row (nor the first of a page) wider than the header: it makes the
+    extra fields the row index. Read as plain fields, the header, that row and the page's first row are
+    checked here; any other wider first row is refused. Wider rows further down are tokenizer errors.
+    """
+    plain = pandas_arguments(options) | {"header": None, "na_values": None, "dtype": str, "na_filter": False,
+                                         "skiprows": range(2, skip + 1) if skip > 1 else None,
+                                         "nrows": 3 if skip else 2}
     try:
-        pd.read_csv(path, **pandas_arguments(options) | {"header": None, "na_values": None},
-                    skiprows=skiprows, nrows=2, dtype=str, na_filter=False)
+        with _source(path) as source:
+            pd.read_csv(source, **plain)
+        return False
     except pd.errors.ParserError as exc:
-        found = FIELD_COUNT.search(str(exc))
-        if not found:
-            raise
-        names, line, fields = found.groups()
-        raise ParseError(f"line {line} of {label} has {fields} fields but the header names {names} columns: "
-                         f"fix that line, or the header, so every row has one field per column"
-                         f"{_separator_hint(path, options)}") from exc
+        columns, line, fields = _field_count(exc)
+    if line != 2 or fields != columns + 1:
+        raise _wider_row(path, options, label, line, fields, columns)
+    try:  # again with room for the extra field: the first row's, and a page's first row is no wider
+        with _source(path) as source:
+            first = pd.read_csv(source, **plain, names=range(fields))
+    except pd.errors.ParserError as exc:
+        _, line, fields = _field_count(exc)
+        raise _wider_row(path, options, label, line, fields, columns) from exc
+    if not _is_empty(first.iat[1, -1]):
+        raise _wider_row(path, options, label, 2, fields, columns)
+    return True
+
+
+def _field_count(exc: pd.errors.ParserError) -> tuple[int, int, int]:
+    """(fields expected, line, fields seen) of a tokenizer error; other parser errors are raised again."""
+    found = FIELD_COUNT.search(str(exc))
+    if not found:
+        raise exc
+    return int(found[1]), int(found[2]), int(found[3])
+
+
+def _with_extra_field(path: Path, options: CsvReadOptions) -> dict:
+    """``pd.read_csv`` arguments that read one field more than the header names, as ``EXTRA``, unconverted:
+    'NA' there is a value, not a gap."""
+    with _source(path) as source:
+        names = [str(name) for name in pd.read_csv(source, **pandas_arguments(options), nrows=0).columns]
+    missing = list(STR_NA_VALUES) + list(options.na_values)
+    return {"names": names + [EXTRA], "keep_default_na": False,
+            "na_values": {name: missing for name in names} | {EXTRA: []}, "dtype": {EXTRA: str}}
+
+
+def _drop_empty_extra_field(frame: pd.DataFrame, label: str, skip: int) -> pd.DataFrame:
+    filled = frame[EXTRA].str.strip().fillna("").ne("")
+    if filled.any():
+        row = int(filled.to_numpy().argmax())
+        raise ParseError(f"line {skip + row + 2} of {label} has a value after its last column "
+                         f"('{str(frame[EXTRA].iat[row])[:40]}'), where the other lines end with an empty field: "
+                         f"check the separator and the quoting (a value holding the separator needs double "
+                         f"quotes), or name that column in the header")
+    frame = frame.drop(columns=EXTRA)
+    frame.attrs[TRAILING_SEPARATOR] = True
+    return frame
+
+
+def _is_empty(value) -> bool:
+    return pd.isna(value) or not str(value).strip()
+
+
+def _wider_row(path: Path, options: CsvReadOptions, label: str, line: int, fields: int,
+               columns: int | None = None) -> ParseError:
+    """The error for a row with more fields than the header (or, without a header, than the first line)."""
+    if columns is None:
+        columns = _header_width(path, options)
+    count = f"{columns} column{'s' if columns != 1 else ''}"
+    than = f"the header names {count}" if options.has_header else f"the first line has {count}"
+    hint = _separator_hint(path, options)
+    if not hint and options.has_header and line == 2 and fields == columns + 1:
+        hint = "; if each line starts with a row name (as R writes them), name that column at the start of the header"
+    return ParseError(f"line {line} of {label} has {fields} fields but {than}: check the separator and the "
+                      f"quoting (a value holding the separator needs double quotes), or fix that line so every "
+                      f"row has one field per column{hint}")
+
+
+def _header_width(path: Path, options: CsvReadOptions) -> int:
+    plain = pandas_arguments(options) | {"header": None, "na_values": None, "dtype": str, "na_filter": False}
+    with _source(path) as source:
+        return len(pd.read_csv(source, **plain, nrows=1).columns)
 
 
 def _column_names(frame: pd.DataFrame, options: CsvReadOptions, label: str) -> list[str]:

@@ -1,15 +1,22 @@
-"""Data input nodes: read a table from a file or a shipped sample."""
+"""Data input nodes: read a table from a file or a shipped sample.
+
+A ``file_path`` reads the server's disk, so it stays inside the data directory and out of Flowza's own
+files, and in multi-user mode it is off unless an administrator turns it on (FLOWZA_ALLOW_FILE_PATHS):
+users then read only the datasets they uploaded (``dataset_id``, whose owner the API checks).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from flowza.errors import DatasetTooLarge, FileNotFound, InvalidParameter
+from flowza.settings import get_settings
+from flowza.state_paths import is_state_path
 from nodes.base import NodeContext, Params, node
 from nodes.csv_checks import table_warnings
 from nodes.csv_reading import CsvReadOptions, read_csv, read_head
@@ -17,21 +24,35 @@ from nodes.ports import Dataset
 from nodes.samples import SAMPLES, load_sample
 
 DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+MAX_NAME_BYTES = 255  # of one folder or file name: the limit of Linux, macOS and Windows file systems
+
+
+def file_paths_allowed() -> bool:
+    """FLOWZA_ALLOW_FILE_PATHS, by default on in single-user mode only."""
+    settings = get_settings()
+    return settings.allow_file_paths if settings.allow_file_paths is not None else not settings.auth_enabled
 
 
 class CsvSource(Params):
     """Where a csv_loader reads from: a path under the data directory, or an uploaded dataset."""
 
-    file_path: str | None = Field(None, title="File path",
+    file_path: str | None = Field(None, max_length=1024, title="File path",
                                   description="CSV path, relative to the data directory (FLOWZA_DATA_DIR).")
     dataset_id: str | None = Field(None, title="Dataset", description="An uploaded dataset, instead of a path.",
                                    json_schema_extra={"dataset_ref": True})
 
     @field_validator("file_path")
     @classmethod
-    def _printable_path(cls, value: str | None) -> str | None:
-        if value and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    def _usable_path(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise ValueError("a path cannot hold NUL bytes, line breaks or other control characters")
+        if max(len(part.encode()) for part in PurePosixPath(value.replace("\\", "/")).parts) > MAX_NAME_BYTES:
+            raise ValueError(f"a folder or file name in a path may be at most {MAX_NAME_BYTES} bytes long")
+        if not file_paths_allowed():
+            raise ValueError("reading files by path is off on this server (multi-user mode): upload the file and "
+                             "use its dataset_id, or ask an administrator to set FLOWZA_ALLOW_FILE_PATHS=true")
         return value
 
 
@@ -49,24 +70,33 @@ class CsvLoaderParams(CsvReadOptions, CsvSource):  # this base order puts the so
 
 
 def resolve_csv_path(params: CsvLoaderParams, ctx: NodeContext) -> Path:
-    """The file a csv_loader reads; never outside the data directory or the uploads folder."""
+    """The file a csv_loader reads: inside the data directory and out of Flowza's own files, or an upload.
+
+    Messages name the path as the user gave it, never where the server keeps its folders.
+    """
     if params.dataset_id:
         root, name, field = ctx.datasets_dir.resolve(), f"{params.dataset_id}.csv", "dataset_id"
+        where = f"dataset '{params.dataset_id}'"
     else:
         root, name, field = ctx.data_dir.resolve(), params.file_path, "file_path"
+        where = f"file_path '{name}'"
     try:
         path = (root / name).resolve()
         if not path.is_relative_to(root):
-            raise InvalidParameter(f"{field} '{name}' points outside the data directory {root}; "
-                                   f"put the file inside it or set FLOWZA_DATA_DIR", field=field)
+            raise InvalidParameter(f"{where} points outside the data directory (FLOWZA_DATA_DIR): "
+                                   f"give a path relative to it, without '..'", field=field)
+        if field == "file_path" and is_state_path(path, ctx.state_paths):
+            raise InvalidParameter(f"{where} is inside Flowza's own storage (FLOWZA_HOME: uploads, logs, keys, "
+                                   f"databases), which a csv_loader never reads: upload the file instead", field=field)
         if not path.is_file():
-            raise FileNotFound(f"file not found: {name} (looked in {root})", field=field)
+            raise FileNotFound(f"file not found: {where} names no file in the data directory" if field == "file_path"
+                               else f"{where} has no file: it was deleted, or never uploaded here", field=field)
         size_mb = path.stat().st_size / 2**20
     except (OSError, ValueError) as exc:  # a name too long, a NUL byte: not a path the system can open
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InvalidParameter(f"{field} '{name[:200]!s}' is not a usable path: {reason}", field=field) from exc
     if size_mb > ctx.max_dataset_mb:
-        raise DatasetTooLarge(f"{name} is {size_mb:.0f} MB; the limit is {ctx.max_dataset_mb:g} MB "
+        raise DatasetTooLarge(f"{where} is {size_mb:.0f} MB; the limit is {ctx.max_dataset_mb:g} MB "
                               f"(FLOWZA_MAX_DATASET_MB)", field=field)
     return path
 
@@ -84,6 +114,7 @@ def csv_loader(params: CsvLoaderParams, ctx: NodeContext) -> Dataset:
     frame = read_csv(path, params, nrows=ctx.sample_rows)
     for warning in table_warnings(frame, params, lambda: read_head(path, params)):
         ctx.warn(**warning)
+    frame.attrs.clear()  # notes on how the file was read, for the warnings above; not part of the table
     return Dataset(frame)
 
 

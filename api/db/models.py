@@ -1,4 +1,4 @@
-"""The metadata tables: users, workflows and their versions, runs, datasets, shares, schedules."""
+"""The metadata tables: users, workflows and their versions, runs, datasets, shares, schedules, workers."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, UTCDateTime, new_id, utcnow
 
-RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+# crashed: the worker running it stopped (killed, lost); final, resumable with /rerun from its cached nodes.
+RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "crashed"]
 ShareRole = Literal["viewer", "editor"]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
-FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled"})
+FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled", "crashed"})
 SHARE_ROLES: tuple[str, ...] = get_args(ShareRole)
 
 
@@ -67,6 +68,7 @@ class Run(Base):
                              ["workflow_versions.workflow_id", "workflow_versions.version"], ondelete="CASCADE"),
         CheckConstraint(_one_of("status", RUN_STATUSES), name="status"),
         Index("ix_runs_workflow_id_created_at", "workflow_id", "created_at"),
+        Index("ix_runs_outbox", "status", "flow_run_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the engine's run id
@@ -81,6 +83,13 @@ class Run(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     record: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the engine's run record
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    worker_id: Mapped[str | None] = mapped_column(String(64))  # the worker that claimed it (see Worker)
+    # The outbox: a pending run without a flow run is still to be submitted. No submitter takes it
+    # again before this time (another API process holds it, or it waits before a retry).
+    submit_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submit_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When its submissions started failing: past FLOWZA_SUBMISSION_DEADLINE_S of failures it fails.
+    submit_failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Dataset(Base):
@@ -124,3 +133,34 @@ class Schedule(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     prefect_deployment_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Worker(Base):
+    """A live worker process: it refreshes ``last_seen`` while it runs; a stale row means it is gone."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelOwner(Base):
+    """Who owns a registered model name: the user whose run first registered it (multi-user mode)."""
+
+    __tablename__ = "model_owners"
+
+    name: Mapped[str] = mapped_column(String(500), primary_key=True)  # the MLflow registered model's name
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelShare(Base):
+    __tablename__ = "model_shares"
+    __table_args__ = (CheckConstraint(_one_of("role", SHARE_ROLES), name="role"),)
+
+    model_name: Mapped[str] = mapped_column(ForeignKey("model_owners.name", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
@@ -74,3 +75,40 @@ def list_runs(session: Session, workflow_id: str | None = None, visible_to: str 
     if status is not None:
         query = query.where(Run.status == status)
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def outbox(session: Session, now: datetime, limit: int) -> list[str]:
+    """Ids of pending runs not yet submitted and free to take (no lease, or an expired one), oldest first."""
+    query = (select(Run.id).where(Run.status == "pending", Run.flow_run_id.is_(None),
+                                  or_(Run.submit_lease_until.is_(None), Run.submit_lease_until < now))
+             .order_by(Run.created_at, Run.id).limit(limit))
+    return list(session.scalars(query))
+
+
+def take_for_submission(session: Session, run_id: str, now: datetime, lease_until: datetime) -> bool:
+    """Lease a run of the outbox to this submitter; False when another took it (or it left the outbox) first.
+
+    One conditional UPDATE: of several API processes draining the same outbox, exactly one wins each run.
+    """
+    taken = session.execute(
+        update(Run).where(Run.id == run_id, Run.status == "pending", Run.flow_run_id.is_(None),
+                          or_(Run.submit_lease_until.is_(None), Run.submit_lease_until < now))
+        .values(submit_lease_until=lease_until, submit_attempts=Run.submit_attempts + 1)
+        .execution_options(synchronize_session=False))
+    return taken.rowcount == 1
+
+
+def crash(session: Session, run_id: str, *, record: dict[str, Any] | None, error: dict[str, Any],
+          status: RunStatus = "crashed") -> bool:
+    """End a running run whose worker is gone (``crashed``, or ``cancelled`` if it was being cancelled).
+
+    Conditional on the run still running, so two reconcilers (or a late settle) cannot both end it.
+    """
+    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "submit_lease_until": None}
+    if record is not None:
+        values["record"] = record
+    if status == "crashed":
+        values["error"] = error
+    ended = session.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(**values)
+                            .execution_options(synchronize_session=False))
+    return ended.rowcount == 1

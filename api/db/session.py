@@ -9,6 +9,9 @@ A new migration after changing ``models.py``::
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowza.schema_lock import MIGRATING
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+WAL_RETRY_PAUSES_S = (0.02, 0.05, 0.1, 0.2, 0.4)
+
+log = logging.getLogger(__name__)
 
 
 def resolve_url(url: str) -> str:
@@ -47,8 +53,23 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     # Write-ahead logging: readers (status polls) never wait for the writer, nor it for them.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":  # kept in the file once set
+        _switch_to_wal(cursor)
     cursor.close()
+
+
+def _switch_to_wal(cursor) -> None:
+    """Switching takes an exclusive lock, and SQLite does not wait for it ("database is locked" at once while
+    another connection reads or writes): retry briefly, else go on in the current mode (slower, not wrong)."""
+    for pause in WAL_RETRY_PAUSES_S:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(pause)
+    log.info("SQLite stayed busy: this connection keeps the rollback journal; the next one will switch to WAL")
 
 
 def session_factory(url_or_engine: str | Engine) -> sessionmaker[Session]:

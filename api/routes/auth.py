@@ -1,21 +1,34 @@
-"""Accounts: register, log in (JWT), who am I. Only meaningful in multi-user mode."""
+"""Accounts: register, log in (JWT), who am I. Only meaningful in multi-user mode.
+
+Neither door tells which emails have accounts. Login answers the same 401 as slowly for an unknown email
+as for a wrong password, and failures are throttled per account and per IP (api/rate_limit.py). Register
+answers the same 201 whether the email was free or taken; there is no email confirmation to send instead,
+so the body says how to go on in both cases: log in with these credentials (which fails if the email
+belonged to someone else, whose password is unchanged).
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.exc import IntegrityError
 
-from api.auth import CurrentUser, Unauthorized, hash_password, issue_token, verify_password
+from api.auth import CurrentUser, Unauthorized, authenticate, hash_password, issue_token
 from api.db import users
+from api.db.errors import Conflict
 from api.deps import SessionDep
+from api.rate_limit import LoginThrottle
 from flowza.errors import FlowzaError
 from flowza.settings import get_settings
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+REGISTERED = "registered: log in with this email and password (POST /api/auth/login)"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
@@ -37,6 +50,11 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
+class Registered(BaseModel):
+    email: str = Field(description="The email as accounts are keyed (trimmed, lower case).")
+    message: str = Field(description="What to do next; the same whether the email was free or already taken.")
+
+
 class Token(BaseModel):
     access_token: str
     token_type: str = "bearer"
@@ -54,30 +72,40 @@ def _multi_user_only() -> None:
                           "mode no login is needed", code="AUTH_DISABLED")
 
 
-def _login(session, email: str, password: str) -> Token:
+def _login(request: Request, session, email: str, password: str) -> Token:
     _multi_user_only()
-    user = users.get_user_by_email(session, email)
-    if user is None or not verify_password(password, user.password_hash):
+    throttle = LoginThrottle(request, email)
+    throttle.check()
+    user = authenticate(session, email, password)
+    if user is None:
+        throttle.failed()
         raise Unauthorized("wrong email or password")
+    throttle.succeeded()
     token, seconds = issue_token(user)
     return Token(access_token=token, expires_in=seconds)
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, summary="Create an account")
-def register(session: SessionDep, body: Credentials) -> UserPublic:
+@router.post("/register", status_code=status.HTTP_201_CREATED,
+             summary="Create an account (the same answer whether the email was free or taken)")
+def register(session: SessionDep, body: Credentials) -> Registered:
     _multi_user_only()
-    user = users.create_user(session, body.email, hash_password(body.password))
-    return UserPublic(id=user.id, email=user.email, created_at=user.created_at)
+    password_hash = hash_password(body.password)  # first: a taken email costs the same time as a free one
+    try:
+        users.create_user(session, body.email, password_hash)
+    except (Conflict, IntegrityError):  # IntegrityError: registered by a concurrent request
+        session.rollback()
+        log.info("a registration named an email that already has an account")
+    return Registered(email=users.normalize_email(body.email), message=REGISTERED)
 
 
 @router.post("/login", summary="Log in: a bearer token for the Authorization header")
-def login(session: SessionDep, body: Credentials) -> Token:
-    return _login(session, body.email, body.password)
+def login(request: Request, session: SessionDep, body: Credentials) -> Token:
+    return _login(request, session, body.email, body.password)
 
 
 @router.post("/token", summary="Log in with a form (OAuth2 password flow, for the /docs Authorize button)")
-def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    return _login(session, form.username, form.password)
+def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    return _login(request, session, form.username, form.password)
 
 
 @router.get("/me", summary="The logged-in user, and whether logins are needed at all")

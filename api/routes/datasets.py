@@ -15,6 +15,7 @@ from api.auth import CurrentUser
 from api.db import datasets as rows
 from api.db.models import Dataset
 from api.deps import SessionDep
+from api.schemas import Offset
 from api.services import uploads
 from nodes.csv_reading import CsvReadOptions
 
@@ -120,7 +121,7 @@ async def upload(request: Request, session: SessionDep, user: CurrentUser, optio
 
 @router.get("/api/datasets/", summary="Your uploaded datasets, newest first")
 def list_datasets(session: SessionDep, user: CurrentUser, limit: int = Query(100, ge=1, le=1000),
-                  offset: int = Query(0, ge=0)) -> list[DatasetPublic]:
+                  offset: Offset = 0) -> list[DatasetPublic]:
     found = rows.list_datasets(session, access.visible_to(user), limit=limit, offset=offset)
     return [to_public(dataset) for dataset in found]
 
@@ -134,7 +135,7 @@ def get_dataset(session: SessionDep, user: CurrentUser, dataset_id: str) -> Data
             summary="A page of rows, per-column statistics and reading warnings, read with the options given (default: as at upload)")
 def preview(session: SessionDep, user: CurrentUser, dataset_id: str,
             given: Annotated[CsvReadOptions | None, Depends(given_read_options)],
-            offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=1000)) -> DatasetPreview:
+            offset: Offset = 0, limit: int = Query(50, ge=1, le=1000)) -> DatasetPreview:
     """Without reading options in the query, the dataset is read as it was at upload."""
     dataset = access.dataset(session, user, dataset_id)
     options = given or uploads.stored_options(dataset)

@@ -9,7 +9,7 @@ from api.auth import CurrentUser
 from api.db import runs as run_rows
 from api.deps import SessionDep
 from api.rate_limit import limit_run_submissions
-from api.schemas import RunCreated, RunPublic
+from api.schemas import Offset, RunCreated, RunPublic
 from api.services import runs
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -17,10 +17,10 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 @router.get("/", summary="Runs, newest first")
 def list_runs(session: SessionDep, user: CurrentUser, workflow_id: str | None = None,
-              limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[RunPublic]:
+              limit: int = Query(50, ge=1, le=500), offset: Offset = 0) -> list[RunPublic]:
     found = run_rows.list_runs(session, workflow_id=workflow_id, visible_to=access.visible_to(user), limit=limit,
                                offset=offset)
-    return [runs.to_public(runs.refresh(session, run)) for run in found]
+    return [runs.to_public(runs.refresh(session, run, ask_prefect=False)) for run in found]
 
 
 @router.get("/{run_id}", summary="One run in detail")

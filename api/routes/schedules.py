@@ -25,7 +25,8 @@ class ScheduleCreate(BaseModel):
     cron: str | None = Field(None, max_length=120, examples=["0 6 * * 1-5"],
                              description="A cron expression (5 fields); give this or interval_seconds.")
     interval_seconds: int | None = Field(None, gt=0, le=366 * 24 * 3600, examples=[3600],
-                                         description="Run every this many seconds; give this or cron.")
+                                         description="Run every this many seconds; give this or cron. At "
+                                                     "least FLOWZA_MIN_SCHEDULE_SECONDS (default 60).")
     timezone: str | None = Field(None, max_length=64, examples=["Europe/Paris"],
                                  description="IANA timezone the schedule follows (default UTC).")
     active: bool = True
@@ -40,6 +41,15 @@ class ScheduleCreate(BaseModel):
         if not croniter.is_valid(value) or any(part.upper() in ("R", "H") for part in value.split()):
             raise ValueError(f"'{value}' is not a cron expression such as '0 6 * * 1-5' "
                              f"(minute hour day-of-month month day-of-week)")
+        if problem := schedules.too_frequent(schedules.shortest_cron_gap_s(value)):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("interval_seconds")
+    @classmethod
+    def _not_too_often(cls, value: int | None) -> int | None:
+        if value is not None and (problem := schedules.too_frequent(value)):
+            raise ValueError(problem)
         return value
 
     @field_validator("timezone")

@@ -12,6 +12,7 @@ from api.auth import CurrentUser
 from api.db import runs as run_rows
 from api.db.errors import NotFound
 from api.deps import SessionDep
+from api.schemas import Offset
 from api.services import runs
 from flowza.errors import FlowzaError
 from nodes.catalog import get_node
@@ -70,7 +71,7 @@ def get_task(session: SessionDep, user: CurrentUser, task_id: str) -> dict:
 
 @router.get("/api/tasks/{task_id}/dataset", summary="Rows of a table a node produced, a page at a time")
 def task_dataset(session: SessionDep, user: CurrentUser, task_id: str, port: str | None = None,
-                 offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=1000)) -> dict:
+                 offset: Offset = 0, limit: int = Query(50, ge=1, le=1000)) -> dict:
     from flows.engine import open_default_store
 
     _, node_id, node = _task(session, user, task_id)

@@ -13,7 +13,7 @@ from api.auth import CurrentUser
 from api.db import workflows as rows
 from api.deps import SessionDep
 from api.routes.workflows import to_public
-from api.schemas import WorkflowPublic
+from api.schemas import VersionNumber, WorkflowPublic
 from api.services.workflows import save_version
 
 router = APIRouter(prefix="/api/workflows", tags=["workflow versions"])
@@ -35,7 +35,6 @@ class VersionPublic(BaseModel):
     definition: dict[str, Any]
 
 
-
 @router.get("/{workflow_id}/versions", summary="Saved versions, newest first")
 def list_versions(session: SessionDep, user: CurrentUser, workflow_id: str) -> list[VersionSummary]:
     workflow = access.workflow(session, user, workflow_id, "view")
@@ -49,7 +48,8 @@ def list_versions(session: SessionDep, user: CurrentUser, workflow_id: str) -> l
 
 
 @router.get("/{workflow_id}/versions/{version}", summary="One saved version's definition")
-def get_version(session: SessionDep, user: CurrentUser, workflow_id: str, version: int) -> VersionPublic:
+def get_version(session: SessionDep, user: CurrentUser, workflow_id: str,
+                version: VersionNumber) -> VersionPublic:
     access.workflow(session, user, workflow_id, "view")
     found = rows.get_version(session, workflow_id, version)
     return VersionPublic(version=found.version, created_at=found.created_at, created_by=found.created_by,
@@ -57,7 +57,8 @@ def get_version(session: SessionDep, user: CurrentUser, workflow_id: str, versio
 
 
 @router.post("/{workflow_id}/versions/{version}/restore", summary="Save an older version as the current one")
-async def restore_version(session: SessionDep, user: CurrentUser, workflow_id: str, version: int) -> WorkflowPublic:
+async def restore_version(session: SessionDep, user: CurrentUser, workflow_id: str,
+                          version: VersionNumber) -> WorkflowPublic:
     workflow = access.workflow(session, user, workflow_id, "edit", for_update=True)
     definition = rows.get_version(session, workflow_id, version).definition
     return to_public(session, await save_version(session, user, workflow, definition))

@@ -23,7 +23,7 @@ from api.routes.workflows import to_public
 from api.schemas import WorkflowPublic
 from api.services.workflows import save_version
 from flowza.errors import WorkflowInvalid
-from flows.spec import EdgeSpec, NodeSpec, Position, WorkflowSpec, parse_workflow
+from flows.spec import EdgeSpec, NodeSpec, Position, WorkflowSpec, check_size, parse_workflow
 from flows.validation import Problem, param_problems_of, resolve_ports, suggest, validate_workflow
 from nodes.base import NodeDef
 from nodes.catalog import discover
@@ -68,6 +68,7 @@ def _spec(session, workflow: Workflow) -> WorkflowSpec:
 
 
 async def _save(session, user, workflow: Workflow, spec: WorkflowSpec) -> WorkflowPublic:
+    check_size(spec.nodes)  # a node added one at a time counts too
     return to_public(session, await save_version(session, user, workflow, spec.to_json_dict()))
 
 
@@ -139,9 +140,11 @@ async def delete_node(session: SessionDep, user: CurrentUser, workflow_id: str, 
     return await _save(session, user, workflow, spec)
 
 
-def _link(spec: WorkflowSpec, edge: EdgeSpec) -> tuple[str, str, str, str]:
-    """(source, source port, target, target port), ports filled in where the node types leave one choice."""
-    types = {n.id: n.type for n in spec.nodes}
+def _link(types: dict[str, str], edge: EdgeSpec) -> tuple[str, str, str, str]:
+    """(source, source port, target, target port), ports filled in where the node types leave one choice.
+
+    ``types``: node id -> node type, built once per request (per edge, large workflows took quadratic time).
+    """
     defs = {end: discover().get(types.get(end, "")) for end in (edge.source, edge.target)}
     source_port, target_port = edge.sourceHandle, edge.targetHandle
     if (source_port is None or target_port is None) and None not in defs.values():
@@ -150,9 +153,9 @@ def _link(spec: WorkflowSpec, edge: EdgeSpec) -> tuple[str, str, str, str]:
     return edge.source, source_port or "", edge.target, target_port or ""
 
 
-def stable_edge_id(spec: WorkflowSpec, edge: EdgeSpec) -> str:
+def stable_edge_id(types: dict[str, str], edge: EdgeSpec) -> str:
     """An edge's stored ``id`` if it has one, else ``<source>:<source port>-><target>:<target port>``."""
-    source, source_port, target, target_port = _link(spec, edge)
+    source, source_port, target, target_port = _link(types, edge)
     return edge.id or f"{source}:{source_port}->{target}:{target_port}"
 
 
@@ -174,11 +177,12 @@ async def add_edge(session: SessionDep, user: CurrentUser, workflow_id: str, bod
     edge.sourceHandle, edge.targetHandle, problems = resolve_ports(edge, defs)
     if problems:
         raise WorkflowInvalid(problems)
-    edge.id = stable_edge_id(spec, edge)
-    if any(_link(spec, e) == _link(spec, edge) for e in spec.connections):
+    edge.id = stable_edge_id(types, edge)
+    link = _link(types, edge)
+    if any(_link(types, e) == link for e in spec.connections):
         raise WorkflowInvalid([Problem("DUPLICATE_EDGE", f"{edge.id} already exists", node_id=edge.target,
                                        field=edge.targetHandle)])
-    before = validate_workflow(spec)[1]
+    before = set(validate_workflow(spec)[1])
     spec.connections.append(edge)
     # A draft may have problems already; refuse only those this edge brings (a cycle, an input fed twice).
     introduced = [p for p in validate_workflow(spec)[1] if p.severity == "error" and p not in before]
@@ -195,7 +199,8 @@ async def delete_edge(session: SessionDep, user: CurrentUser, workflow_id: str, 
     """
     workflow = access.workflow(session, user, workflow_id, "edit", for_update=True)
     spec = _spec(session, workflow)
-    kept = [e for e in spec.connections if stable_edge_id(spec, e) != edge_id]
+    types = {n.id: n.type for n in spec.nodes}
+    kept = [e for e in spec.connections if stable_edge_id(types, e) != edge_id]
     if len(kept) == len(spec.connections):
         raise NotFound("edge", edge_id)
     spec.connections = kept

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Depends, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 
 from api import access
 from api.auth import CurrentUser, user_id
@@ -11,11 +11,12 @@ from api.db import workflows as rows
 from api.db.models import Workflow
 from api.deps import SessionDep
 from api.rate_limit import limit_run_submissions
-from api.schemas import ExecuteRequest, RunCreated, RunPublic, WorkflowPublic
+from api.schemas import ExecuteRequest, Offset, RunCreated, RunPublic, WorkflowListed, WorkflowPublic
 from api.services import runs, schedules
 from api.services.workflows import save_version
 from flowza.errors import FlowzaError
 from flows.spec import WorkflowSpec
+from flows.validation import compile_plan
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
 SubmitsRun = Depends(limit_run_submissions)
@@ -23,12 +24,15 @@ QUEUED = ("Answers 200 at once, with the run queued (`status` \"pending\"): the 
           "Follow it at `GET /api/runs/{run_id}`, `GET /api/workflows/{workflow_id}/status` or over WebSocket.")
 
 
+def _summary(workflow: Workflow) -> dict:
+    return {"id": workflow.id, "name": workflow.name, "description": workflow.description, "tags": workflow.tags,
+            "current_version": workflow.current_version, "created_at": workflow.created_at,
+            "updated_at": workflow.updated_at}
+
+
 def to_public(session, workflow: Workflow) -> WorkflowPublic:
     version = rows.get_version(session, workflow.id, workflow.current_version)
-    return WorkflowPublic(id=workflow.id, name=workflow.name, description=workflow.description,
-                          tags=workflow.tags, current_version=workflow.current_version,
-                          created_at=workflow.created_at, updated_at=workflow.updated_at,
-                          definition=version.definition)
+    return WorkflowPublic(**_summary(workflow), definition=version.definition)
 
 
 def latest_run(session, workflow_id: str):
@@ -38,9 +42,18 @@ def latest_run(session, workflow_id: str):
     return runs.refresh(session, found[0])
 
 
-@router.get("/", summary="Saved workflows, newest first")
-def list_workflows(session: SessionDep, user: CurrentUser, tag: str | None = None) -> list[WorkflowPublic]:
-    return [to_public(session, w) for w in rows.list_workflows(session, access.visible_to(user), tag=tag)]
+@router.get("/", summary="Saved workflows, most recently changed first")
+def list_workflows(session: SessionDep, user: CurrentUser, tag: str | None = None,
+                   definition: bool = Query(True, description="Include each current definition (the default, for "
+                                                              "existing clients); false lists summaries only."),
+                   limit: int | None = Query(None, ge=1, le=1000, description="At most this many (default: all)."),
+                   offset: Offset = 0) -> list[WorkflowListed]:
+    visible = access.visible_to(user)
+    if definition:
+        return [WorkflowListed(**_summary(w), definition=d)
+                for w, d in rows.list_with_definitions(session, visible, tag=tag, limit=limit, offset=offset)]
+    return [WorkflowListed(**_summary(w))
+            for w in rows.list_workflows(session, visible, tag=tag, limit=limit, offset=offset)]
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, summary="Save a workflow (version 1)")
@@ -54,7 +67,9 @@ def create_workflow(session: SessionDep, user: CurrentUser, workflow: WorkflowSp
              dependencies=[SubmitsRun])
 def create_and_run(session: SessionDep, user: CurrentUser, workflow: WorkflowSpec, background: BackgroundTasks,
                    use_cache: bool = True) -> RunCreated:
-    saved = rows.create_workflow(session, user_id(user), workflow.to_json_dict())
+    definition = workflow.to_json_dict()
+    compile_plan(definition)  # before the first write: a large workflow holds no write lock while it is checked
+    saved = rows.create_workflow(session, user_id(user), definition)
     run = runs.start_run(session, saved, user=user, use_cache=use_cache)  # a refusal rolls the save back
     background.add_task(runs.submit, run.id)  # after the answer: Prefect may take a while under load
     return RunCreated(workflow_id=saved.id, run_id=run.id, status=run.status, flow_run_id=run.flow_run_id)

@@ -61,6 +61,7 @@ class Received:
     filename: str | None = None
     size: int = 0
     fields: dict[str, str] = field(default_factory=dict)
+    complete: bool = False  # the closing boundary came: nothing was cut off
     _part: dict = field(default_factory=dict)
     _parts: int = 0
     _text: codecs.IncrementalDecoder = field(init=False)
@@ -73,7 +74,11 @@ class Received:
     def callbacks(self) -> dict:
         return {"on_part_begin": self._begin, "on_header_field": self._header_field,
                 "on_header_value": self._header_value, "on_header_end": self._header_end,
-                "on_headers_finished": self._headers_finished, "on_part_data": self._data, "on_part_end": self._end}
+                "on_headers_finished": self._headers_finished, "on_part_data": self._data, "on_part_end": self._end,
+                "on_end": self._complete}
+
+    def _complete(self) -> None:
+        self.complete = True
 
     def _begin(self) -> None:
         self._parts += 1
@@ -185,6 +190,10 @@ async def receive(request: Request, directory: Path, encoding: str = "utf-8") ->
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if not received.complete:  # python-multipart's finalize() does not check it
+        tmp.unlink(missing_ok=True)
+        raise FlowzaError("the multipart body ends before its closing boundary: the upload was cut short; send it "
+                          "again", code="INVALID_REQUEST", field="file")
     if received.filename is None:
         tmp.unlink(missing_ok=True)
         raise invalid("file", "Field required: send the CSV as a file part named 'file'")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
+from datetime import timedelta
 
-import anyio
+import httpx
 from sqlalchemy.orm import Session
 
 from api import access
 from api.db import runs as run_rows
+from api.db import workers as worker_rows
+from api.db.base import utcnow
 from api.db.models import FINISHED_STATUSES, Run, User, Workflow
 from api.db.workflows import get_version
 from api.schemas import Progress, RunPublic
+from api.services import submissions
 from api.services.run_logs import node_of_task_run
 from flowza.errors import FlowzaError
 from flows.recorder import first_failure, load_run
@@ -38,7 +40,7 @@ def check_runnable(session: Session, user: User | None, definition: dict) -> Non
 
 def start_run(session: Session, workflow: Workflow, *, user: User | None = None, use_cache: bool = True,
               version: int | None = None) -> Run:
-    """Validate a version (default: current) and commit a pending run; ``submit`` hands it to Prefect."""
+    """Validate a version (default: current) and commit a pending run: the outbox hands it to Prefect."""
     version = version or workflow.current_version
     check_runnable(session, user, get_version(session, workflow.id, version).definition)
     run = run_rows.create_run(session, workflow.id, owner_id=user.id if user else None, use_cache=use_cache,
@@ -48,86 +50,25 @@ def start_run(session: Session, workflow: Workflow, *, user: User | None = None,
 
 
 async def submit(run_id: str) -> None:
-    """Submit a committed pending run as a deployment run (after the answer is sent); a failure fails the run.
+    """Submit a committed pending run: this process's submitter takes it from the outbox at once (after the
+    answer is sent); the row itself is the outbox entry, so the run is submitted even if this process stops."""
+    submissions.wake()
 
-    Prefect's SQLite server refuses concurrent flow-run inserts ("database is locked", retried for
-    seconds), so each API process submits one run at a time; a burst queues here, not in Prefect.
+
+def refresh(session: Session, run: Run, *, ask_prefect: bool = True) -> Run:
+    """Bring an unfinished run up to date from the record the engine keeps while it runs.
+
+    A run without a record may have ended in Prefect before any worker started it; ``ask_prefect=False``
+    (lists) leaves that to the reconciler, which asks Prefect about all such runs at once.
     """
-    from deployments.runs import submit_run
-
-    async with _submission_slot():
-        run = await anyio.to_thread.run_sync(_pending, run_id)
-        if run is None:  # cancelled while it waited
-            return
-        try:
-            _, flow_run_id = await submit_run(run["definition"], use_cache=run["use_cache"], run_id=run_id,
-                                               workflow_id=run["workflow_id"])
-        except Exception as exc:
-            log.exception("submitting run %s failed", run_id)
-            await anyio.to_thread.run_sync(_failed_submission, run_id, str(exc))
-            return
-    if await anyio.to_thread.run_sync(_submitted, run_id, flow_run_id) == "cancelled":
-        from prefect.client.orchestration import get_client
-        from prefect.states import Cancelling
-
-        async with get_client() as client:  # cancelled during its submission: stop it in Prefect too
-            await client.set_flow_run_state(flow_run_id, Cancelling(message="cancelled from Flowza"), force=True)
-
-
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-
-
-def _submission_slot() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    if loop not in _slots:
-        _slots[loop] = asyncio.Semaphore(1)
-    return _slots[loop]
-
-
-def _sessions():
-    from api.deps import engine_for
-    from api.db.session import session_factory
-
-    return session_factory(engine_for(get_settings().metadata_db_url)).begin()
-
-
-def _pending(run_id: str) -> dict | None:
-    with _sessions() as session:
-        run = run_rows.get_run(session, run_id)
-        if run.status != "pending" or run.flow_run_id:
-            return None
-        return {"definition": get_version(session, run.workflow_id, run.workflow_version).definition,
-                "use_cache": run.use_cache, "workflow_id": run.workflow_id}
-
-
-def _submitted(run_id: str, flow_run_id: str) -> str:
-    """Record the flow run id (the worker may have already); returns the run's status."""
-    with _sessions() as session:
-        run = run_rows.get_run(session, run_id)
-        run.flow_run_id = run.flow_run_id or flow_run_id
-        return run.status
-
-
-def _failed_submission(run_id: str, reason: str) -> None:
-    with _sessions() as session:
-        if run_rows.get_run(session, run_id).status != "pending":
-            return  # cancelled meanwhile
-        run_rows.update_run_status(session, run_id, "failed", error={
-            "code": "PREFECT_UNAVAILABLE", "node_id": None,
-            "message": f"could not submit the run to Prefect ({reason}): are the Prefect server and the Flowza "
-                       f"worker running (`flowza up`)?"})
-
-
-def refresh(session: Session, run: Run) -> Run:
-    """Bring an unfinished run up to date from the record the engine keeps while it runs."""
     if run.status in FINISHED_STATUSES:
         return run
     from flows.engine import open_default_store
 
     try:
         record = load_run(open_default_store(), run.id)
-    except StoreError:
-        return _from_prefect(session, run)  # not started by a worker (yet)
+    except StoreError:  # not started by a worker (yet)
+        return _from_prefect(session, run) if ask_prefect else run
     status = record.get("status", "running")
     return run_rows.update_run_status(session, run.id, status, record=record, error=record.get("error"))
 
@@ -137,9 +78,17 @@ def _from_prefect(session: Session, run: Run) -> Run:
     if not run.flow_run_id:
         return run
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
 
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(run.flow_run_id).state
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run.flow_run_id).state
+    except ObjectNotFound:  # e.g. Prefect's database was reset: the row is all there is
+        log.warning("run %s names flow run %s, which Prefect does not know", run.id, run.flow_run_id)
+        return run
+    except (httpx.TransportError, httpx.HTTPStatusError) as exc:  # a slow Prefect must not hide the run
+        log.warning("could not read flow run %s of run %s from Prefect: %r", run.flow_run_id, run.id, exc)
+        return run
     if state is None or not state.is_final():
         return run
     if state.is_cancelled():
@@ -151,18 +100,26 @@ def _from_prefect(session: Session, run: Run) -> Run:
 
 
 def cancel(session: Session, run: Run) -> Run:
-    """Ask Prefect to cancel: queued runs never start, running ones stop before their next node."""
+    """Ask Prefect to cancel: queued runs never start, running ones stop before their next node.
+
+    A run no live worker holds (not yet claimed, or its worker is gone) is cancelled at once.
+    """
     from prefect.client.orchestration import get_client
-    from prefect.states import Cancelling
+    from prefect.states import Cancelled, Cancelling
 
     run = refresh(session, run)
     if run.status in FINISHED_STATUSES:
         raise FlowzaError(f"run '{run.id}' already {run.status}", code="CONFLICT")
-    if not run.flow_run_id:  # still waiting for its turn to be submitted: it never will be
+    if not run.flow_run_id:  # still in the outbox: it never will be submitted
         return run_rows.update_run_status(session, run.id, "cancelled")
+    seen_after = utcnow() - timedelta(seconds=get_settings().worker_timeout_s)
+    held = run.status == "running" and worker_rows.alive(session, run.worker_id, seen_after)
     with get_client(sync_client=True) as client:
-        client.set_flow_run_state(run.flow_run_id, Cancelling(message="cancelled from Flowza"), force=True)
-    return run
+        state = Cancelling(message="cancelled from Flowza") if held else Cancelled(message="cancelled from Flowza")
+        client.set_flow_run_state(run.flow_run_id, state, force=True)
+    if held:
+        return run
+    return run_rows.update_run_status(session, run.id, "cancelled")
 
 
 def logs(run: Run, node_id: str | None = None, limit: int = 1000) -> list[dict]:
@@ -204,8 +161,8 @@ def to_public(run: Run) -> RunPublic:
 
 
 def _error(run: Run, record: dict) -> dict | None:
-    """Why a failed run failed; runs recorded before the run-level error existed get it from their nodes."""
-    if run.status != "failed":
+    """Why a failed or crashed run ended; runs recorded before the run-level error existed get it from their nodes."""
+    if run.status not in ("failed", "crashed"):
         return None
     return run.error or record.get("error") or first_failure(record)
 

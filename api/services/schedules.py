@@ -8,7 +8,10 @@ transaction is rolled back, so both sides keep agreeing.
 from __future__ import annotations
 
 import logging
+import math
+from datetime import UTC, datetime
 
+from croniter import CroniterBadDateError, croniter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,8 +19,31 @@ from api.db.errors import NotFound
 from api.db.models import Schedule, User, Workflow
 from api.db.workflows import get_version
 from api.services.runs import PrefectUnavailable, check_runnable
+from flowza.errors import InvalidParameter
+from flowza.settings import get_settings
 
 log = logging.getLogger(__name__)
+CRON_SAMPLE = 500  # fire times: a cron's fields combine as a product, so its shortest gap shows within these
+
+
+def shortest_cron_gap_s(cron: str) -> float:
+    """The shortest time between two runs of a valid ``cron`` (with a sixth field, croniter counts seconds)."""
+    fires, times = croniter(cron, datetime(2026, 1, 1, tzinfo=UTC)), []
+    try:
+        while len(times) < CRON_SAMPLE:
+            times.append(fires.get_next(float))
+    except CroniterBadDateError:  # a cron with a year field runs out
+        pass
+    return min((b - a for a, b in zip(times, times[1:])), default=math.inf)
+
+
+def too_frequent(every_s: float) -> str | None:
+    """Why a schedule starting a run every ``every_s`` seconds is refused, or None when it is allowed."""
+    minimum = get_settings().min_schedule_seconds
+    if every_s >= minimum:
+        return None
+    return (f"runs would start every {every_s:g} s, and a schedule may start one at most every {minimum} s "
+            f"(FLOWZA_MIN_SCHEDULE_SECONDS)")
 
 
 def list_schedules(session: Session, workflow_id: str) -> list[Schedule]:
@@ -60,6 +86,9 @@ async def set_active(session: Session, workflow: Workflow, user: User | None, sc
     """Pause or resume a schedule; returns it and its timezone."""
     row = get_schedule(session, workflow.id, schedule_id)
     if active and not row.active:
+        every = row.interval_seconds if row.interval_seconds is not None else shortest_cron_gap_s(row.cron)
+        if problem := too_frequent(every):  # a schedule made before FLOWZA_MIN_SCHEDULE_SECONDS was raised
+            raise InvalidParameter(f"cannot resume this schedule: {problem}", field="active")
         _check_runnable(session, workflow, user)
     row.active = active
     session.flush()

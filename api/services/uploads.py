@@ -98,6 +98,8 @@ def _keep(session: Session, received: Received, tmp: Path, owner_id: str | None,
     name = " ".join(received.fields.get("name", "").split())
     if len(name) > 300:
         raise invalid("name", "at most 300 characters")
+    if "\x00" in name:  # PostgreSQL cannot store it
+        raise invalid("name", "a name cannot hold a NUL character")
     summary = summarize(tmp, options)
     dataset_id = new_id()
     final = tmp.parent / f"{dataset_id}.csv"

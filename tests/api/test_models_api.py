@@ -254,7 +254,10 @@ def test_flowza_run_link_and_login_in_multi_user_mode(multi_user, trained, monke
     assert alice.get("/api/models/titanic-survival").json()["versions"][0]["links"] == {
         "flowza_run": f"/api/runs/{run_id}"}
     seen_by_bob = bob.get("/api/models/titanic-survival").json()["versions"][0]
-    assert seen_by_bob["links"] == {} and seen_by_bob["lineage"]["flowza_run_id"] == run_id  # shared registry
+    # Registered before models had owners: readable by all, but the run behind it stays Alice's.
+    assert seen_by_bob["links"] == {} and seen_by_bob["lineage"]["flowza_run_id"] is None
+    assert seen_by_bob["lineage"]["tags"] == {} and seen_by_bob["metrics"]
+    assert bob.delete("/api/models/titanic-survival/aliases/staging").status_code == 403
     bob.headers.pop("Authorization")
     for method, url in (("get", "/api/models/"), ("get", "/api/models/titanic-survival/versions/1/download"),
                         ("delete", "/api/models/titanic-survival/aliases/staging")):

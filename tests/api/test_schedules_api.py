@@ -64,8 +64,8 @@ def test_schedules_live_in_the_workflows_prefect_deployment(client):
 
     deployment = read_deployment(workflow_id)
     assert str(deployment.id) == cron["prefect_deployment_id"] and deployment.work_pool_name == "flowza"
-    definition = client.get(f"/api/workflows/{workflow_id}").json()["definition"]
-    assert deployment.parameters["workflow"] == definition and deployment.parameters["use_cache"] is True
+    # A reference, not the definition: the worker reads the current version when a run starts.
+    assert deployment.parameters == {"workflow_id": workflow_id, "use_cache": True}
     schedule = held(workflow_id)[cron["id"]]
     assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 6 * * 1-5",
                                                                                    "Europe/Paris", True)
@@ -83,10 +83,10 @@ def test_schedules_live_in_the_workflows_prefect_deployment(client):
     assert client.patch(f"{url}/{cron['id']}", json={"active": True}).json()["active"] is True
     assert held(workflow_id)[cron["id"]].active is True
 
-    # Scheduled runs follow the current version.
+    # Scheduled runs follow the current version: the deployment names the workflow, not a definition.
     edited = client.patch(f"/api/workflows/{workflow_id}/nodes/train", json={"parameters": {"C": 0.5}})
     assert edited.status_code == 200, edited.text
-    assert read_deployment(workflow_id).parameters["workflow"] == edited.json()["definition"]
+    assert read_deployment(workflow_id).parameters == {"workflow_id": workflow_id, "use_cache": True}
 
     assert client.delete(f"{url}/{cron['id']}").status_code == 204
     assert list(held(workflow_id)) == [interval["id"]]
@@ -109,6 +109,36 @@ def test_bad_schedules_are_422_naming_the_field_and_nothing_is_saved(client, bod
     assert client.get(f"/api/workflows/{workflow_id}/schedules").json() == []
     assert read_deployment(workflow_id) is None
 
+
+
+@pytest.mark.parametrize("body", [{"interval_seconds": 1}, {"interval_seconds": 59}, {"cron": "* * * * * *"},
+                                  {"cron": "*/5 * * * * 0,30"}, {"cron": "0 0 1 1 * 0,1 2030"}])
+def test_schedules_more_frequent_than_the_minimum_are_422_naming_the_setting(client, body):
+    workflow_id = saved(client, SMALL)
+    response = client.post(f"/api/workflows/{workflow_id}/schedules", json=body)
+    assert response.status_code == 422, response.text
+    assert next(iter(body)) in response.json()["message"]
+    assert "at most every 60 s (FLOWZA_MIN_SCHEDULE_SECONDS)" in response.json()["message"]
+    assert read_deployment(workflow_id) is None
+
+
+def test_the_minimum_interval_follows_the_setting(client, monkeypatch):
+    from flowza.settings import get_settings
+
+    workflow_id = saved(client, SMALL)
+    url = f"/api/workflows/{workflow_id}/schedules"
+    for body in ({"interval_seconds": 60, "active": False}, {"cron": "* * * * *", "active": False}):
+        assert client.post(url, json=body).status_code == 201  # every minute is fine at the default 60 s
+    monkeypatch.setenv("FLOWZA_MIN_SCHEDULE_SECONDS", "3600")
+    get_settings.cache_clear()
+    refused = client.post(url, json={"cron": "*/30 * * * *"})
+    assert refused.status_code == 422 and "at most every 3600 s" in refused.json()["message"]
+    assert client.post(url, json={"cron": "0 * * * *", "active": False}).status_code == 201
+    older = client.get(url).json()[0]  # made under the old minimum: it may not be resumed under the new one
+    resumed = client.patch(f"{url}/{older['id']}", json={"active": True})
+    assert resumed.status_code == 400 and resumed.json()["code"] == "INVALID_PARAMETER", resumed.text
+    assert "FLOWZA_MIN_SCHEDULE_SECONDS" in resumed.json()["message"]
+    assert client.get(url).json()[0]["active"] is False
 
 def test_a_draft_cannot_be_scheduled_and_unknown_ids_are_404(client):
     draft = saved(client, {"name": "draft", "nodes": [{"id": "clean", "type": "drop_nulls"}]})
@@ -179,14 +209,19 @@ def test_a_run_of_the_scheduled_deployment_is_a_flowza_run_of_the_saved_definiti
     started = run_deployment(f"flowza-workflow/workflow-{workflow_id}", timeout=0)
     flow_run = finished(schedule["prefect_deployment_id"])
     assert flow_run.id == started.id and flow_run.state.is_completed(), flow_run.state
-    assert flow_run.parameters["workflow"] == client.get(f"/api/workflows/{workflow_id}").json()["definition"]
-    assert flow_run.parameters["workflow_id"] == workflow_id
+    assert flow_run.parameters == {"workflow_id": workflow_id, "use_cache": True}
     runs = client.get("/api/runs/", params={"workflow_id": workflow_id}).json()
-    assert [(r["flow_run_id"], r["status"]) for r in runs] == [(str(flow_run.id), "completed")]
+    assert [(r["flow_run_id"], r["status"], r["workflow_version"]) for r in runs] == [
+        (str(flow_run.id), "completed", 1)]
+    assert runs[0]["progress"]["done"] == len(SMALL["nodes"])  # the saved definition ran
 
 
 # Needs SQLAlchemy < 2.1 (pinned): with 2.1, Prefect 3.8.8's server cannot insert scheduled flow runs.
-def test_prefect_schedules_runs_from_an_active_schedule_only(client):
+def test_prefect_schedules_runs_from_an_active_schedule_only(client, monkeypatch):
+    from flowza.settings import get_settings
+
+    monkeypatch.setenv("FLOWZA_MIN_SCHEDULE_SECONDS", "1")  # the next run is due at once, not in a minute
+    get_settings.cache_clear()
     workflow_id = saved(client, SMALL)
     url = f"/api/workflows/{workflow_id}/schedules"
     schedule = client.post(url, json={"interval_seconds": 2, "active": False}).json()
@@ -198,7 +233,7 @@ def test_prefect_schedules_runs_from_an_active_schedule_only(client):
     schedule_runs_now(deployment_id)
     flow_run = finished(deployment_id)
     assert flow_run.auto_scheduled and flow_run.state.is_completed(), flow_run.state
-    assert flow_run.parameters["workflow"] == client.get(f"/api/workflows/{workflow_id}").json()["definition"]
+    assert flow_run.parameters == {"workflow_id": workflow_id, "use_cache": True}
 
 
 def schedule_runs_now(deployment_id) -> None:

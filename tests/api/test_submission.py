@@ -1,4 +1,4 @@
-"""Runs are committed and answered at once, then handed to Prefect by a background task."""
+"""Runs are committed and answered at once, then handed to Prefect from the outbox."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ CLASSIFICATION = json.loads((ROOT / "examples" / "classification.json").read_tex
 def test_a_run_cancelled_while_waiting_for_its_turn_is_never_submitted(client):
     from api.db import workflows
     from api.db.session import session_factory
-    from api.services import runs
+    from api.services import runs, submissions
     from flowza.settings import get_settings
 
     workflow_id = client.post("/api/workflows/", json=CLASSIFICATION).json()["id"]
@@ -22,6 +22,13 @@ def test_a_run_cancelled_while_waiting_for_its_turn_is_never_submitted(client):
     cancelled = client.post(f"/api/runs/{run.id}/cancel")
     assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelled"
 
-    asyncio.run(runs.submit(run.id))  # its turn comes: nothing reaches Prefect
+    asked = []
+
+    async def prefect():
+        asked.append(True)
+        raise AssertionError("a cancelled run must not reach Prefect")
+
+    asyncio.run(submissions.submit_one(prefect, run.id))  # its turn comes: nothing reaches Prefect
+    assert asked == []
     after = client.get(f"/api/runs/{run.id}").json()
     assert after["status"] == "cancelled" and after["flow_run_id"] is None

@@ -38,7 +38,7 @@ def repo_data(flowza_env, monkeypatch):
 
 
 @pytest.mark.usefixtures("flowza_worker", "repo_data")
-def test_a_deployment_run_started_outside_flowza_becomes_a_run_of_a_saved_workflow():
+def test_a_deployment_run_started_outside_flowza_becomes_a_new_workflow_owned_by_nobody():
     from prefect.deployments import arun_deployment
 
     from api.db import workflows
@@ -50,18 +50,54 @@ def test_a_deployment_run_started_outside_flowza_becomes_a_run_of_a_saved_workfl
     # As `prefect deployment run flowza-workflow/run-workflow --param workflow=...` does: no run id, no workflow id.
     flow_run = asyncio.run(_run(arun_deployment, DEPLOYMENT_PATH, {"workflow": CLASSIFICATION}))
     run = wait_for_row(run_id_of(flow_run.id))
-    assert run.status == "completed" and run.flow_run_id == str(flow_run.id)
+    assert run.status == "completed" and run.flow_run_id == str(flow_run.id) and run.worker_id
     assert run.record["progress"]["done"] == 5 and run.finished_at >= run.started_at
     with session_factory(get_settings().metadata_db_url)() as session:
         saved = workflows.get_workflow(session, run.workflow_id)
-        assert saved.name == CLASSIFICATION["name"]
+        assert saved.name == CLASSIFICATION["name"] and saved.owner_id is None and run.owner_id is None
         assert workflows.get_version(session, saved.id, run.workflow_version).definition == CLASSIFICATION
+        assert workflows.list_workflows(session, visible_to="any-user-id") == []  # no user sees it (multi-user)
 
-    # Naming the saved workflow with an edited definition adds a version instead of a new workflow.
+    # Naming the saved workflow does not write into it: the definition it carries becomes another new workflow.
     edited = CLASSIFICATION | {"description": "edited in the Prefect UI"}
     again = asyncio.run(_run(arun_deployment, DEPLOYMENT_PATH, {"workflow": edited, "workflow_id": saved.id}))
     second = wait_for_row(run_id_of(again.id))
-    assert second.workflow_id == saved.id and second.workflow_version == 2 and second.status == "completed"
+    assert second.workflow_id != saved.id and second.workflow_version == 1 and second.status == "completed"
+    with session_factory(get_settings().metadata_db_url)() as session:
+        assert [v.version for v in workflows.list_versions(session, saved.id)] == [1]
+
+
+@pytest.mark.usefixtures("flowza_worker", "repo_data")
+def test_a_flow_run_naming_another_workflow_from_outside_flowza_is_refused_and_changes_nothing():
+    """The probe's attack: a flow run created directly in Prefect with a victim's ``workflow_id``."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import arun_deployment
+
+    from api.db import workflows
+    from api.db.models import Run
+    from api.db.session import session_factory, upgrade
+    from deployments.runs import DEPLOYMENT_PATH
+    from flowza.settings import get_settings
+
+    url = get_settings().metadata_db_url
+    upgrade(url)
+    with session_factory(url).begin() as session:
+        victim = workflows.create_workflow(session, None, CLASSIFICATION).id
+    flow_run = asyncio.run(_run(arun_deployment, DEPLOYMENT_PATH, {"workflow_id": victim}))
+
+    async def final_state():
+        deadline = time.monotonic() + 90
+        async with get_client() as prefect:
+            while not (state := (await prefect.read_flow_run(flow_run.id)).state).is_final():
+                assert time.monotonic() < deadline, f"flow run still {state.name} after 90 s"
+                await asyncio.sleep(0.2)
+        return state
+
+    state = asyncio.run(final_state())
+    assert state.is_failed() and "was not created by Flowza" in state.message, state
+    with session_factory(url)() as session:
+        assert session.query(Run).filter_by(workflow_id=victim).count() == 0
+        assert [v.version for v in workflows.list_versions(session, victim)] == [1]
 
 
 @pytest.mark.usefixtures("flowza_worker", "repo_data")

@@ -163,3 +163,46 @@ def test_the_catalog_names_each_nodes_aliases():
     for trainer in ("train_logreg", "train_xgboost", "train_random_forest", "train_linear_regression"):
         assert aliases[trainer] == {"train_dataset": "train"}
     assert aliases["drop_nulls"] == aliases["csv_loader"] == aliases["register_model"] == {}
+
+
+def test_a_long_chain_validates_and_protects_the_target_all_the_way_up():
+    # 3,000 nodes: the old all-pairs search for downstream nodes took minutes here (issue 13, item 9).
+    chain = [{"id": "n0", "type": "sample_dataset"}] + [{"id": f"n{i}", "type": "drop_nulls"} for i in range(1, 3000)]
+    chain.append({"id": "split", "type": "train_test_split", "parameters": {"target_column": "target"}})
+    edges = [{"source": a["id"], "target": b["id"]} for a, b in zip(chain, chain[1:])]
+    plan = compile_plan({"nodes": chain, "connections": edges})
+    assert plan.order == [n["id"] for n in chain]
+    assert {plan.protected[n["id"]] for n in chain[:-1]} == {frozenset({"target"})}
+    assert plan.protected["split"] == frozenset()
+    assert plan.label("n2999") == "n2999"
+
+
+def test_protected_columns_gather_over_every_branch_downstream():
+    wf = {"nodes": [{"id": "load", "type": "sample_dataset"}, {"id": "left", "type": "drop_nulls"},
+                    {"id": "right", "type": "drop_nulls"},
+                    {"id": "split_a", "type": "train_test_split", "parameters": {"target_column": "a"}},
+                    {"id": "split_b", "type": "train_test_split", "parameters": {"target_column": "b"}},
+                    {"id": "other", "type": "drop_nulls"}],
+          "connections": [{"source": "load", "target": "left"}, {"source": "load", "target": "right"},
+                          {"source": "left", "target": "split_a"}, {"source": "right", "target": "split_b"},
+                          {"source": "left", "target": "other"}]}
+    plan = compile_plan(wf)
+    assert plan.protected["load"] == frozenset({"a", "b"})
+    assert plan.protected["left"] == frozenset({"a"})
+    assert plan.protected["right"] == frozenset({"b"})
+    assert plan.protected["other"] == plan.protected["split_a"] == frozenset()
+
+
+def test_a_workflow_over_the_node_limit_is_refused_before_its_nodes_are_read(monkeypatch):
+    from flowza.settings import get_settings
+
+    monkeypatch.setenv("FLOWZA_MAX_WORKFLOW_NODES", "10")
+    get_settings.cache_clear()
+    try:
+        nodes = [{"id": "n0", "type": "sample_dataset"}] + [{"not": "even a node"}] * 10
+        plan, codes, problems = problems_of({"nodes": nodes})
+        assert plan is None and codes == {("WORKFLOW_TOO_LARGE", None, "nodes")}
+        assert "at most 10" in problems[0].message and "FLOWZA_MAX_WORKFLOW_NODES" in problems[0].message
+        assert validate_workflow({"nodes": nodes[:1]})[0] is not None
+    finally:
+        get_settings.cache_clear()

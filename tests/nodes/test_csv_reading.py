@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from flowza.errors import EmptyData, InvalidParameter, ParseError
+from flowza.errors import EmptyData, InvalidParameter, NodeError, ParseError
 from nodes.csv_reading import CsvReadOptions, read_csv, read_head
 
 ENDINGS = {"LF": "\n", "CRLF": "\r\n", "CR": "\r"}
@@ -124,6 +126,76 @@ def test_a_longer_row_further_down_is_refused_naming_its_line(tmp_path):
         read_csv(path, CsvReadOptions())
 
 
+# A bank export: every data line ends with a separator the header line lacks.
+STATEMENT = "Date,Description,Amount\n" + "".join(f"2024-01-{d:02d},Coffee {d},-{d}.50,\n" for d in range(1, 29))
+
+
+@pytest.mark.parametrize("ending", ENDINGS.values(), ids=ENDINGS.keys())
+def test_a_separator_ending_every_data_line_is_left_out_with_a_warning(tmp_path, ending):
+    from nodes.csv_checks import table_warnings
+
+    path = write(tmp_path / "statement.csv", STATEMENT, ending)
+    frame = read_csv(path, CsvReadOptions())
+
+    clean = read_csv(write(tmp_path / "clean.csv", STATEMENT.replace(",\n", "\n"), ending), CsvReadOptions())
+    pd.testing.assert_frame_equal(frame, clean)  # same columns, values and types: nothing shifted
+    assert frame["Amount"].tolist()[:2] == [-1.5, -2.5] and frame.index.tolist()[:2] == [0, 1]
+    assert table_warnings(frame, CsvReadOptions(), lambda: "") == [{
+        "code": "TRAILING_SEPARATOR",
+        "message": "the data lines end with ',', one more than the header has: the empty field after the last "
+                   "column was left out"}]
+    page = read_csv(path, CsvReadOptions(), skip=20, nrows=3)
+    assert page["Description"].tolist() == ["Coffee 21", "Coffee 22", "Coffee 23"]
+
+
+def test_a_semicolon_file_with_trailing_separators_keeps_its_missing_markers(tmp_path):
+    path = write(tmp_path / "t.csv", "id;score;note\n1;?;NA;\n2;3.5;;\n3;4;x;\n")
+    frame = read_csv(path, CsvReadOptions(separator=";", na_values=["?"]))
+
+    assert list(frame.columns) == ["id", "score", "note"] and frame["score"].tolist()[1:] == [3.5, 4.0]
+    assert frame["score"].isna().tolist() == [True, False, False] and frame["note"].isna().tolist()[:2] == [True, True]
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("1,2,\n" * 3000 + "3,4,x\n", "line 3002 of t.csv has a value after its last column ('x')"),
+    ("1,2,\n3,4,NA\n", "line 3 of t.csv has a value after its last column ('NA')"),  # a value, not a gap
+    ("1,2,\n3,4,,\n", "line 3 of t.csv has 4 fields but the header names 2 columns"),
+    ("1,2\n3,4,\n", "line 3 of t.csv has 3 fields but the header names 2 columns"),
+])
+def test_a_value_beyond_the_header_is_refused_naming_its_line_in_every_page(tmp_path, rows, message):
+    path = write(tmp_path / "t.csv", "a,b\n" + rows)
+    lines = rows.count("\n")
+
+    for skip, nrows in ((0, None), (lines - 2, 5), (lines - 1, 1)):
+        with pytest.raises(ParseError, match=re.escape(message)):
+            read_csv(path, CsvReadOptions(), skip=skip, nrows=nrows)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name,city\nAda,London, UK\nBob,Paris\n", "line 2 of t.csv has 3 fields but the header names 2 columns: "
+                                                "check the separator and the quoting"),
+    ("x,y\nr1,1,2\nr2,3,4\n", "if each line starts with a row name (as R writes them), name that column"),
+    ("x,y\n" + "1,2\n" * 5000 + "3,4,5\n", "line 5002 of t.csv has 3 fields but the header names 2 columns"),
+    ("a;b\n1,5;2\n3,5;4\n", "has 2 fields but the header names 1 column: check the separator and the quoting "
+                             "(a value holding the separator needs double quotes), or fix that line so every row "
+                             "has one field per column; the lines look split by ';'"),
+])
+def test_rows_wider_than_the_header_say_where_and_what_to_check(tmp_path, text, message):
+    with pytest.raises(ParseError, match=re.escape(message)):
+        read_csv(write(tmp_path / "t.csv", text), CsvReadOptions())
+
+
+def test_without_a_header_a_wider_line_is_compared_with_the_first(tmp_path):
+    with pytest.raises(ParseError, match="line 3 of t.csv has 3 fields but the first line has 2 columns"):
+        read_csv(write(tmp_path / "t.csv", "1,2\n3,4\n5,6,7\n"), CsvReadOptions(has_header=False))
+
+
+def test_an_empty_first_header_name_is_a_column_of_its_own(tmp_path):
+    """pandas' own index written out (``to_csv()`` with its index): the header has a field for it."""
+    frame = read_csv(write(tmp_path / "t.csv", ",a,b\n0,1,2\n1,3,4\n"), CsvReadOptions())
+    assert list(frame.columns) == ["Unnamed: 0", "a", "b"] and frame["a"].tolist() == [1, 3]
+
+
 def test_a_page_of_rows_keeps_the_header_and_counts_rows_not_lines(tmp_path):
     path = write(tmp_path / "t.csv", QUOTED, "\r")
 
@@ -156,3 +228,11 @@ def test_the_head_is_whole_lines_without_a_bom(tmp_path):
 
     head = read_head(path, CsvReadOptions(), max_bytes=30)
     assert head.startswith("a;b\r") and head.endswith("\r") and len(head) < 30
+
+
+def test_a_file_the_system_cannot_read_is_named_without_its_folder(tmp_path):
+    folder = tmp_path / "looks like a file.csv"
+    folder.mkdir()
+    with pytest.raises(NodeError, match="^looks like a file.csv cannot be read: Is a directory$") as err:
+        read_csv(folder, CsvReadOptions())
+    assert err.value.code == "FILE_NOT_READABLE" and str(tmp_path) not in err.value.message

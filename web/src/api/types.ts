@@ -94,4 +94,5 @@ export type WorkflowJson = {
 };
 
 export type WorkflowPublic = components["schemas"]["WorkflowPublic"];
+export type WorkflowListed = components["schemas"]["WorkflowListed"];
 export type RunPublic = components["schemas"]["RunPublic"];

@@ -31,6 +31,7 @@ export const STATUS_TEXT: Record<string, string> = {
   failed: "Failed",
   cached: "Cached",
   cancelled: "Cancelled",
+  crashed: "Crashed",
   not_run: "Not run",
 };
 

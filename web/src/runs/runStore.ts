@@ -282,6 +282,7 @@ function announceEnd(run: Run) {
     : "";
   if (run.status === "completed") toast.success(`Run completed${took}.`);
   else if (run.status === "cancelled") toast.info("Run cancelled.");
+  else if (run.status === "crashed") toast.error("Run crashed: its worker stopped. Rerun it to continue from its finished nodes.");
   else {
     const failure = runFailure(run);
     const node = failure?.nodeId ? useEditor.getState().nodes.find((n) => n.id === failure.nodeId) : undefined;

@@ -53,7 +53,8 @@ export type Run = Omit<RunPublic, "nodes" | "error"> & {
 
 export type LogLine = { timestamp: string; level: string; node_id: string | null; message: string };
 
-export const FINISHED = new Set(["completed", "failed", "cancelled"]);
+// crashed: the worker running it stopped; final, and a rerun continues from its finished nodes.
+export const FINISHED = new Set(["completed", "failed", "cancelled", "crashed"]);
 
 export function isFinished(run: Pick<Run, "status"> | null | undefined): boolean {
   return !!run && FINISHED.has(run.status);
@@ -65,9 +66,9 @@ export function errorText(error: RunNode["error"]): string | undefined {
   return error.message ?? error.code ?? error.type;
 }
 
-/** Why a failed run failed: its own error, else the first failed node's; null unless it failed. */
+/** Why a failed (or crashed) run ended: its own error, else the first failed node's; null otherwise. */
 export function runFailure(run: Run): { message: string; code?: string; nodeId: string | null } | null {
-  if (run.status !== "failed") return null;
+  if (run.status !== "failed" && run.status !== "crashed") return null;
   const failed = Object.entries(run.nodes ?? {}).find(([, n]) => n.status === "failed");
   if (run.error && (run.error.message || run.error.code)) {
     const nodeId = run.error.node_id ?? failed?.[0] ?? null;

@@ -1,7 +1,7 @@
 // The saved workflows: search, open, rename, delete.
 import { useEffect, useMemo, useState } from "react";
 import { api, errorMessage, unwrap } from "../api/client";
-import type { WorkflowPublic } from "../api/types";
+import type { WorkflowListed } from "../api/types";
 import { useEditor } from "../state/editor";
 import { toast } from "../state/toasts";
 import { Icon } from "../ui/Icon";
@@ -10,7 +10,7 @@ import { openWorkflow, setLocationWorkflow } from "./workflowActions";
 import { timeAgo } from "./timeAgo";
 
 export function OpenDialog({ onClose }: { onClose: () => void }) {
-  const [workflows, setWorkflows] = useState<WorkflowPublic[] | null>(null);
+  const [workflows, setWorkflows] = useState<WorkflowListed[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [query, setQuery] = useState("");
   const [renaming, setRenaming] = useState<{ id: string; name: string } | null>(null);
@@ -36,11 +36,12 @@ export function OpenDialog({ onClose }: { onClose: () => void }) {
     if (await openWorkflow(id)) onClose();
   };
 
-  const rename = async (workflow: WorkflowPublic, name: string) => {
+  const rename = async (workflow: WorkflowListed, name: string) => {
     setRenaming(null);
     if (!name.trim() || name === workflow.name) return;
     try {
-      const body = { ...(workflow.definition as object), name: name.trim(), description: workflow.description } as never;
+      const definition = workflow.definition ?? unwrap(await api.GET("/api/workflows/{workflow_id}", { params: { path: { workflow_id: workflow.id } } })).definition;
+      const body = { ...(definition as object), name: name.trim(), description: workflow.description } as never;
       const saved = unwrap(await api.PUT("/api/workflows/{workflow_id}", { params: { path: { workflow_id: workflow.id } }, body }));
       if (useEditor.getState().workflowId === workflow.id) useEditor.setState({ name: saved.name, version: saved.current_version });
       await refresh();
@@ -49,7 +50,7 @@ export function OpenDialog({ onClose }: { onClose: () => void }) {
     }
   };
 
-  const remove = async (workflow: WorkflowPublic) => {
+  const remove = async (workflow: WorkflowListed) => {
     if (!window.confirm(`Delete “${workflow.name}” and its versions? This cannot be undone.`)) return;
     try {
       unwrap(await api.DELETE("/api/workflows/{workflow_id}", { params: { path: { workflow_id: workflow.id } } }));
@@ -105,7 +106,7 @@ export function OpenDialog({ onClose }: { onClose: () => void }) {
                 </button>
               )}
               <span className="workflow-meta">
-                v{w.current_version} · {((w.definition as { nodes?: unknown[] }).nodes ?? []).length} nodes · updated {timeAgo(w.updated_at)}
+                v{w.current_version} · {((w.definition as { nodes?: unknown[] } | null)?.nodes ?? []).length} nodes · updated {timeAgo(w.updated_at)}
                 {w.id === currentId && <span className="tag">open</span>}
               </span>
               {w.description && <span className="workflow-desc">{w.description}</span>}
