@@ -30,7 +30,7 @@ def _task(session, user, task_id: str) -> tuple[str, str, dict]:
     node = (run.record or {}).get("nodes", {}).get(node_id)
     if node is None:
         raise FlowzaError(f"task '{task_id}' not found: task ids are '<run_id>:<node_id>'", code="NOT_FOUND")
-    return run_id, node_id, node
+    return run_id, node_id, runs.public_node(node)
 
 
 def _self_contained(definition: dict) -> bool:
@@ -59,7 +59,7 @@ def task_datasets(session: SessionDep, user: CurrentUser, workflow_id: str) -> l
     run = runs.refresh(session, found[0])
     return [{"task_id": f"{run.id}:{node_id}", "node_id": node_id, "port": port,
              **{k: out.get(k) for k in ("rows", "columns", "dtypes", "null_counts", "uri")}}
-            for node_id, node in (run.record or {}).get("nodes", {}).items()
+            for node_id, node in ((n, runs.public_node(v)) for n, v in (run.record or {}).get("nodes", {}).items())
             for port, out in (node.get("outputs") or {}).items() if out.get("kind") == "dataset"]
 
 

@@ -157,7 +157,17 @@ def to_public(run: Run) -> RunPublic:
         flow_run_id=run.flow_run_id, mlflow_run_id=record.get("mlflow_run_id"),
         mlflow_model_runs=record.get("mlflow_model_runs") or {}, created_at=run.created_at,
         started_at=run.started_at, finished_at=run.finished_at, error=_error(run, record),
-        nodes=record.get("nodes", {}), metrics=record.get("metrics", {}), links=_links(run))
+        nodes={node_id: public_node(node) for node_id, node in record.get("nodes", {}).items()},
+        metrics=record.get("metrics", {}), links=_links(run))
+
+
+def public_node(node: dict) -> dict:
+    """A node of a run record as clients see it: without the ``file://`` URIs of its outputs (server paths)."""
+    outputs = node.get("outputs")
+    if not outputs:
+        return node
+    return {**node, "outputs": {port: {k: v for k, v in out.items() if k != "uri" or not str(v).startswith("file:")}
+                                for port, out in outputs.items()}}
 
 
 def _error(run: Run, record: dict) -> dict | None:

@@ -236,7 +236,7 @@ class RunWatcher(Watcher):
         if self.logs is None and record.get("flow_run_id"):
             self.logs = RunLogs(record["flow_run_id"], self.started)
         for node_id, node in record.get("nodes", {}).items():
-            view = {k: node[k] for k in NODE_FIELDS if node.get(k) is not None}
+            view = {k: v for k, v in runs.public_node(node).items() if k in NODE_FIELDS and v is not None}
             if view != self.nodes.get(node_id, {"status": "pending", "cached": False}):
                 self.publish({"type": "node", "run_id": self.key, "node_id": node_id, "duration_s": None, **view})
             self.nodes[node_id] = view

@@ -68,3 +68,17 @@ def test_a_completed_run_has_no_error(client):
         {"id": "load", "type": "sample_dataset", "parameters": {"name": "iris"}}]})
     detail = client.get(f"/api/runs/{run_id}").json()
     assert detail["status"] == "completed" and detail["error"] is None
+
+
+def test_run_reads_show_no_server_paths(client):
+    from flowza.settings import get_settings
+
+    workflow_id, run_id, record = recorded_run(client, BROKEN)
+    assert record["nodes"]["load"]["outputs"]["dataset"]["uri"].startswith("file://")  # the engine's own record
+    home = str(get_settings().home_dir)
+    for path in (f"/api/runs/{run_id}", f"/api/tasks/{run_id}:load", f"/api/tasks/datasets/?workflow_id={workflow_id}",
+                 f"/api/workflows/{workflow_id}/results"):
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.text)
+        assert home not in answer.text and "file://" not in answer.text, (path, answer.text)
+    assert client.get(f"/api/tasks/{run_id}:load/dataset").json()["total_rows"] == 150
