@@ -134,8 +134,10 @@ async def store_upload(request: Request, session: Session, owner_id: str | None,
 def stored_file(dataset: Dataset) -> Path:
     """The dataset's CSV on disk; FILE_NOT_FOUND if someone removed it behind Flowza's back."""
     path = dataset_file(dataset.id)
-    if not path.is_file():
-        raise FileNotFound(f"the file of dataset '{dataset.id}' is missing from {path.parent}")
+    if not path.is_file():  # where it should be goes to the log only: users see no server paths
+        log.error("the file of dataset %s is missing: %s", dataset.id, path)
+        raise FileNotFound(f"the file of dataset '{dataset.name}' ({dataset.id}) is missing from Flowza's storage: "
+                           f"upload it again")
     return path
 
 

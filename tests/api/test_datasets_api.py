@@ -234,3 +234,12 @@ def test_users_see_only_their_own_datasets(multi_user):
     anonymous = TestClient(alice.app)  # no bearer token
     assert anonymous.get("/api/datasets/").status_code == 401
     assert anonymous.post("/api/upload", files={"file": ("a.csv", b"a\n1\n")}).status_code == 401
+
+
+def test_a_dataset_whose_file_vanished_says_so_without_server_paths(client, flowza_env):
+    body = upload(client, name="Titanic passengers").json()
+    (flowza_env["home"] / "datasets" / f"{body['id']}.csv").unlink()
+    for path in (f"/api/datasets/{body['id']}/preview", f"/api/datasets/{body['id']}/download"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.json()["code"] == "FILE_NOT_FOUND", answer.text
+        assert "Titanic passengers" in answer.json()["message"] and str(flowza_env["home"]) not in answer.text
