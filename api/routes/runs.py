@@ -48,4 +48,4 @@ def rerun(session: SessionDep, user: CurrentUser, run_id: str, background: Backg
 @router.get("/{run_id}/logs", summary="Log lines from Prefect, oldest first, each with its node")
 def run_logs(session: SessionDep, user: CurrentUser, run_id: str, node_id: str | None = None,
              limit: int = Query(1000, ge=1, le=10000)) -> list[dict]:
-    return runs.logs(runs.refresh(session, access.run(session, user, run_id)), node_id, limit)
+    return runs.logs(runs.refresh(session, access.run(session, user, run_id), ask_prefect=False), node_id, limit)
