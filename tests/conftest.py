@@ -17,6 +17,12 @@ _SESSION_HOME = tempfile.mkdtemp(prefix="flowza-test-home-")
 os.environ["FLOWZA_HOME"] = _SESSION_HOME
 os.environ["FLOWZA_PREFECT_PORT"] = "9"  # never pick up a developer's running Prefect server
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The engine runs in this process, standing in for the worker process, which keeps Prefect's own client
+# limits (60 s a request, 5 retries): the API's tighter ones (api/services/prefect_limits.py, applied when
+# api.main is imported) would fail a run's state change whenever the session's SQLite Prefect server stalls
+# for 30 s on a loaded 2-core machine. The API's own limits are tested on API processes of their own.
+os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", "60")
+os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "5")
 
 
 # Nodes only tests use (slow or failing on purpose); the shipped catalog is checked apart.
