@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -18,18 +19,52 @@ from fastapi import FastAPI  # noqa: E402
 
 from api import body_limit, errors, rate_limit  # noqa: E402
 from api.db.session import upgrade  # noqa: E402
+from api.serving.models import ModelCache  # noqa: E402
+from api.serving.prediction_log import PredictionLog  # noqa: E402
+from api.serving.tokens import TokenCheck  # noqa: E402
+from api.services import deployments  # noqa: E402
 from api.services.run_upkeep import run_upkeep  # noqa: E402
-from api.routes import (auth, catalog, datasets, editor, health, live, models, runs, schedules,  # noqa: E402
-                        sharing, tasks, versions, workflow_parts, workflows)
+from api.routes import (auth, catalog, datasets, deployments as deployment_routes, editor, health,  # noqa: E402
+                        live, models, monitoring, runs, schedules, sharing, tasks, versions, workflow_parts,
+                        workflows)
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI):
+async def lifespan(app: FastAPI):
     upgrade(get_settings().metadata_db_url)  # migrations, before the first request
-    async with run_upkeep():  # accepted runs reach Prefect, dead ones end: even after a restart
+    # Accepted runs reach Prefect, dead ones end, deployments serve again: even after a restart.
+    async with run_upkeep(), serving(app):
         yield
+
+
+@asynccontextmanager
+async def serving(app: FastAPI):
+    """Deployed models loaded again and followed, the prediction log written, tokens' last use saved.
+
+    At stop uvicorn has already stopped accepting and finished the requests in flight; then the batchers
+    answer what they hold, and the prediction log writes everything: nothing answered 200 is lost.
+    """
+    state, tasks = app.state, []
+    state.prediction_log.start()
+    try:
+        await state.models.start()
+        tasks = [asyncio.create_task(state.models.follow(), name="flowza-follow-deployments"),
+                 asyncio.create_task(state.tokens.keep_usage(), name="flowza-token-usage"),
+                 asyncio.create_task(deployments.apply_monitoring_schedules(), name="flowza-monitoring-schedules")]
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await deployments.stop_background()
+        await state.models.close()
+        await asyncio.to_thread(state.prediction_log.close)
+        try:
+            await asyncio.to_thread(state.tokens.save_usage)
+        except Exception:
+            log.warning("could not save when deployment tokens were last used", exc_info=True)
 
 
 def create_app() -> FastAPI:
@@ -38,7 +73,9 @@ def create_app() -> FastAPI:
     errors.install(app)
     rate_limit.install(app)
     body_limit.install(app)
+    app.state.models, app.state.tokens = ModelCache(), TokenCheck()
+    app.state.prediction_log, app.state.prediction_calls = PredictionLog(), rate_limit.SlidingWindow()
     for module in (editor, health, auth, catalog, tasks, workflows, workflow_parts, versions, sharing, schedules, runs, live,
-                   datasets, models):
+                   datasets, models, deployment_routes, monitoring):
         app.include_router(module.router)
     return app

@@ -4,7 +4,8 @@ A process worker starts a Python subprocess per run (seconds of imports) after p
 every 10 s. This worker keeps the engine imported, polls its work pool often, and runs
 each claimed flow run on a thread: the first node starts well under a second after
 submission. It is a regular Prefect worker: runs come from the ``run-workflow``
-deployment, states and logs go to the Prefect API, the UI shows the pool and worker.
+deployment (and the monitoring deployments, ``deployments.monitoring``), states and logs
+go to the Prefect API, the UI shows the pool and worker.
 It reports its own liveness in the metadata database (``deployments.liveness``): the runs
 of a worker that died become ``crashed`` instead of ``running`` forever.
 
@@ -26,6 +27,7 @@ from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker
 from deployments.runs import WORK_POOL, apply_deployment
 
 log = logging.getLogger(__name__)
+MONITOR_FLOW = "flowza-monitor"  # flows.monitoring's flow: its runs are not workflow runs (no metadata claim)
 _active = {"runs": 0}
 _active_lock = threading.Lock()
 
@@ -53,7 +55,8 @@ class FlowzaWorker(BaseWorker[BaseJobConfiguration, BaseVariables, FlowzaWorkerR
                   task_status: anyio.abc.TaskStatus[int] | None = None) -> FlowzaWorkerResult:
         if task_status is not None:
             task_status.started(os.getpid())
-        status = await anyio.to_thread.run_sync(run_in_process, flow_run, self.identity)
+        flow_name = configuration.labels.get("prefect.io/flow-name")  # read by Prefect to build the configuration
+        status = await anyio.to_thread.run_sync(run_in_process, flow_run, self.identity, flow_name)
         return FlowzaWorkerResult(identifier=str(flow_run.id), status_code=status)
 
     async def _give_worker_labels_to_flow_run(self, flow_run_id) -> None:
@@ -65,33 +68,52 @@ class FlowzaWorker(BaseWorker[BaseJobConfiguration, BaseVariables, FlowzaWorkerR
             log.warning("could not label flow run %s with this worker (%s); running it anyway", flow_run_id, exc)
 
 
-def run_in_process(flow_run: FlowRun, identity: dict) -> int:
-    """Run a claimed flow run of the workflow flow to its final state, on this thread."""
+def run_in_process(flow_run: FlowRun, identity: dict, flow_name: str | None) -> int:
+    """Run a claimed flow run to its final state, on this thread: a monitoring run when ``flow_name`` is the
+    monitoring flow's, otherwise a workflow run."""
+    with _active_lock:
+        _active["runs"] += 1
+    try:
+        state = _run_monitoring(flow_run) if flow_name == MONITOR_FLOW else _run_workflow(flow_run, identity)
+    finally:
+        with _active_lock:
+            _active["runs"] -= 1
+    if state is not None:
+        log.info("flow run %s ended %s", flow_run.id, state.type.value)
+    return 0
+
+
+def _run_workflow(flow_run: FlowRun, identity: dict):
+    """A workflow run, claimed in the metadata database first; its final state (None: refused)."""
     from prefect.flow_engine import run_flow
 
     from deployments import metadata
     from flows.engine import run_workflow, without_heartbeats
 
-    with _active_lock:
-        _active["runs"] += 1
     try:
-        try:
-            parameters = metadata.claim(flow_run, identity)
-        except metadata.RunRefused as refused:
-            log.warning("flow run %s refused: %s", flow_run.id, refused.message)
-            _end_refused(flow_run, refused)
-            return 0
-        state = None
-        try:
-            with without_heartbeats():
-                state = run_flow(run_workflow, flow_run=flow_run, parameters=parameters, return_type="state")
-        finally:
-            metadata.settle(parameters["run_id"], state.message if state else "the worker stopped during the run")
+        parameters = metadata.claim(flow_run, identity)
+    except metadata.RunRefused as refused:
+        log.warning("flow run %s refused: %s", flow_run.id, refused.message)
+        _end_refused(flow_run, refused)
+        return None
+    state = None
+    try:
+        with without_heartbeats():
+            state = run_flow(run_workflow, flow_run=flow_run, parameters=parameters, return_type="state")
     finally:
-        with _active_lock:
-            _active["runs"] -= 1
-    log.info("flow run %s ended %s", flow_run.id, state.type.value)
-    return 0
+        metadata.settle(parameters["run_id"], state.message if state else "the worker stopped during the run")
+    return state
+
+
+def _run_monitoring(flow_run: FlowRun):
+    """A monitoring run (``flows.monitoring``): it keeps its own records; its final state."""
+    from prefect.flow_engine import run_flow
+
+    from flows.engine import without_heartbeats
+    from flows.monitoring import monitor_deployment
+
+    with without_heartbeats():
+        return run_flow(monitor_deployment, flow_run=flow_run, parameters=flow_run.parameters, return_type="state")
 
 
 def _end_refused(flow_run: FlowRun, refused) -> None:

@@ -33,6 +33,7 @@ from nodes.ports import Metrics, Model
 log = logging.getLogger(__name__)
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 MLFLOW_STATUS = {"completed": "FINISHED", "failed": "FAILED", "cancelled": "KILLED"}
+REFERENCE_ARTIFACT = "reference_stats.json"  # a model's training-row statistics (nodes.reference), in its run
 MLFLOW_RETRIES = 2  # a request MLflow did not answer is tried at most twice more, after 0 s then ~2 s
 
 
@@ -240,7 +241,7 @@ class RunTracker:
         """Log a trained model and its node's params in the model's own run; returns (model URI, run id).
 
         Params are keyed as named in the model's run and by node id in the parent's summary.
-        Signature and input example come from raw training rows.
+        Signature and input example come from raw training rows, as do the reference statistics.
         """
         import mlflow
         from mlflow.models import infer_signature
@@ -263,6 +264,8 @@ class RunTracker:
                     signature=signature, input_example=example, pip_requirements=_requirements(predictor),
                     code_paths=[str(Path(p).parent) for p in (_module_file("nodes"), _module_file("flowza"))],
                     tags=tags)
+            if model.reference is not None:  # what monitoring compares the model's traffic with
+                client.log_dict(run_id, model.reference, REFERENCE_ARTIFACT)
             client.set_tag(self.mlflow_run_id, f"flowza.model.{node_id}", info.model_uri)
         except BaseException as exc:
             future.set_exception(exc)

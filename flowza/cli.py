@@ -1,4 +1,5 @@
-"""The ``flowza`` command: run and validate workflow files, list the node catalog."""
+"""The ``flowza`` command: run and validate workflow files, list the node catalog, browse the model registry,
+deploy models on a running service and score rows with them."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from flowza.errors import FlowzaError, WorkflowInvalid
 log = logging.getLogger(__name__)
 
 
-def _load(path: str) -> dict:
+def _load(path: str, what: str = "workflow file") -> dict:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FlowzaError(f"workflow file not found: {path}", code="FILE_NOT_FOUND") from None
+        raise FlowzaError(f"{what} not found: {path}", code="FILE_NOT_FOUND") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FlowzaError(f"cannot read {path}: {exc}", code="FILE_NOT_READABLE") from None
     try:
@@ -148,6 +149,10 @@ def cmd_nodes(args) -> int:
 def cmd_models(args) -> int:
     from flows import registry
 
+    if args.name == "export-docker":
+        return cmd_export_docker(args)
+    if args.more:
+        raise FlowzaError(f"unexpected argument(s): {' '.join(args.more)}", code="INVALID_ARGUMENT")
     if not args.name:
         models = registry.list_models()
         if args.json:
@@ -180,6 +185,108 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _service(args):
+    from flowza.sdk import Service
+    from flowza.settings import get_settings
+
+    return Service(args.url or f"http://127.0.0.1:{get_settings().api_port}", token=args.login_token)
+
+
+def _print_deployment(d: dict) -> None:
+    serves = f"version {d['version']}" if d["version"] is not None else f"alias '{d['alias']}'"
+    print(f"{d['name']}: {d['model']} {serves} -> v{d['current_version']}  [{d['status']}]  "
+          f"{d['requests_total']} request(s)")
+    print(f"  {d['invocations_url']}")
+    if d.get("error"):
+        print(f"  error: {d['error']}")
+
+
+def cmd_deploy(args) -> int:
+    deployed = _service(args).deploy(args.name, args.model, version=args.version, alias=args.alias)
+    if args.json:
+        print(json.dumps(deployed, indent=2))
+    else:
+        _print_deployment(deployed)
+        print(f"  next: flowza deployments token {args.name}   (a token for the endpoint)")
+    return 0 if deployed["status"] == "ready" else 1
+
+
+def cmd_deployments(args) -> int:
+    service = _service(args)
+    if args.action != "list" and not args.name:
+        raise FlowzaError(f"`flowza deployments {args.action}` needs a deployment name", code="INVALID_ARGUMENT")
+    if args.action == "list":
+        found = service.deployments()
+    elif args.action == "show":
+        found = service.deployment(args.name) | {"stats": service.stats(args.name)}
+    elif args.action == "delete":
+        service.delete_deployment(args.name)
+        print(f"deleted deployment {args.name}")
+        return 0
+    else:
+        found = service.create_token(args.name, args.label)
+        if not args.json:
+            print(f"{found['token']}\n(token '{found['name']}': shown once, keep it; send it as "
+                  f"'Authorization: Bearer <token>')")
+            return 0
+    if args.json:
+        print(json.dumps(found, indent=2, default=str))
+    elif args.action == "list":
+        for d in found:
+            _print_deployment(d)
+        if not found:
+            print("no deployments yet: `flowza deploy NAME --model MODEL --version N`")
+    else:
+        _print_deployment(found)
+        stats = found["stats"]
+        print(f"  {stats['predictions_total']} prediction(s), {stats['last_minute']} request(s) in the last "
+              f"minute, {stats['labelled_total']} labelled")
+    return 0
+
+
+def _rows(path: str):
+    import pandas as pd
+
+    if path.lower().endswith(".csv"):
+        try:
+            return pd.read_csv(path)
+        except FileNotFoundError:
+            raise FlowzaError(f"rows file not found: {path}", code="FILE_NOT_FOUND") from None
+        except (OSError, ValueError) as exc:
+            raise FlowzaError(f"cannot read {path} as CSV: {exc}", code="PARSE_ERROR") from None
+    return _load(path, "rows file")
+
+
+def cmd_predict(args) -> int:
+    answer = _service(args).predict(args.name, _rows(args.file), token=args.token, on_error=args.on_error)
+    if args.json:
+        print(json.dumps(answer, indent=2))
+        return 0
+    probabilities = answer.get("probabilities") or [None] * len(answer["predictions"])
+    for row, (prediction, proba) in enumerate(zip(answer["predictions"], probabilities)):
+        chance = f"  (p={max(proba.values()):.3f})" if proba else ""
+        print(f"  row {row}: {prediction}{chance}")
+    for error in answer.get("errors", []):
+        print(f"  row {error['row']}: not scored: {error['message']}", file=sys.stderr)
+    print(f"request {answer['request_id']}, model version {answer['model_version']}")
+    return 0
+
+
+def cmd_export_docker(args) -> int:
+    if len(args.more) != 2 or not args.more[1].isdigit():
+        raise FlowzaError("usage: flowza models export-docker NAME VERSION -o OUT.tar.gz", code="INVALID_ARGUMENT")
+    name, version = args.more[0], int(args.more[1])
+    out = args.output or f"{name}-{version}-docker.tar.gz"
+    path = _service(args).export_docker(name, version, out)
+    print(f"wrote {path}: unpack it and `docker build` there (or run server.py in a virtualenv)")
+    return 0
+
+
+def _service_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="the Flowza service (default: http://127.0.0.1:FLOWZA_API_PORT)")
+    parser.add_argument("--login-token", help="a login token (POST /api/auth/login) for a multi-user service")
+
+
 def cmd_up(args) -> int:
     from flowza.up import up
 
@@ -202,13 +309,42 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.add_argument("--json", action="store_true")
     nodes.set_defaults(func=cmd_nodes)
     models = sub.add_parser("models", help="browse the model registry: models, versions, aliases")
-    models.add_argument("name", nargs="?", help="a registered model: list its versions")
+    models.add_argument("name", nargs="?", help="a registered model: list its versions; or export-docker NAME "
+                                                "VERSION -o OUT.tar.gz (from the running service)")
+    models.add_argument("more", nargs="*", help=argparse.SUPPRESS)
+    models.add_argument("-o", "--output", help="where export-docker writes the build context")
     models.add_argument("--set-alias", metavar="ALIAS=VERSION", help="point an alias at a version")
     models.add_argument("--remove-alias", metavar="ALIAS")
     models.add_argument("--download", type=int, metavar="VERSION", help="copy a version's artifact")
     models.add_argument("--to", default=".", help="destination folder for --download")
     models.add_argument("--json", action="store_true")
+    _service_options(models)
     models.set_defaults(func=cmd_models)
+    deploy = sub.add_parser("deploy", help="serve a registered model behind a REST endpoint of the running service")
+    deploy.add_argument("name", help="the deployment's name: lowercase letters, digits and '-'")
+    deploy.add_argument("--model", required=True, help="a registered model")
+    target = deploy.add_mutually_exclusive_group(required=True)
+    target.add_argument("--version", type=int, help="serve this version")
+    target.add_argument("--alias", help="serve the version this alias names, and follow it")
+    deploy.add_argument("--json", action="store_true")
+    _service_options(deploy)
+    deploy.set_defaults(func=cmd_deploy)
+    deployments = sub.add_parser("deployments", help="list, show or delete deployments, or create a token")
+    deployments.add_argument("action", choices=["list", "show", "delete", "token"])
+    deployments.add_argument("name", nargs="?")
+    deployments.add_argument("--label", help="what a new token is for")
+    deployments.add_argument("--json", action="store_true")
+    _service_options(deployments)
+    deployments.set_defaults(func=cmd_deployments)
+    predict = sub.add_parser("predict", help="score the rows of a CSV or JSON file with a deployment")
+    predict.add_argument("name")
+    predict.add_argument("--token", required=True, help="a token of the deployment")
+    predict.add_argument("--file", required=True, help="rows.csv, or a JSON list of records or scoring body")
+    predict.add_argument("--on-error", choices=["fail", "skip"], default="fail",
+                         help="skip: score the good rows and list the bad ones")
+    predict.add_argument("--json", action="store_true")
+    _service_options(predict)
+    predict.set_defaults(func=cmd_predict)
     start = sub.add_parser("up", help="start Prefect, MLflow, a worker and the API on this machine")
     start.add_argument("--timeout", type=float, default=120, help="seconds each service may take to start")
     start.set_defaults(func=cmd_up)

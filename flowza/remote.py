@@ -31,14 +31,17 @@ class ServiceError(FlowzaError):
         self.details = details
 
 
-def call(method: str, url: str, *, token: str | None = None, timeout: float = 30.0, **kwargs) -> dict:
-    """One request to the service; its JSON answer, or ``ServiceError`` carrying the service's own message."""
+def call(method: str, url: str, *, token: str | None = None, timeout: float = 30.0, **kwargs) -> dict | None:
+    """One request to the service; its JSON answer (None for 204 No Content), or ``ServiceError`` carrying the
+    service's own message."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         answer = httpx.request(method, url, headers=headers, timeout=timeout, **kwargs)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise ServiceError(f"could not reach the Flowza service at {url}: {exc or type(exc).__name__}; "
                            f"is it running (`flowza up`) and is the URL right?", code="SERVICE_UNREACHABLE") from exc
+    if answer.status_code == 204:
+        return None
     if answer.is_success:
         return answer.json()
     try:

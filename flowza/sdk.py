@@ -7,6 +7,12 @@
     result = wf.run()                                   # here, on this machine's Prefect
     run = wf.submit("http://127.0.0.1:8000")            # or on a running Flowza service
     record = run.wait()
+
+Deploy a registered model on a running service and score rows with it (``Service``)::
+
+    service = Service("http://127.0.0.1:8000")
+    service.deploy("titanic", model="titanic-survival", version=1)
+    answer = service.predict("titanic", rows, token=service.create_token("titanic")["token"])
 """
 
 from __future__ import annotations
@@ -114,3 +120,102 @@ class Workflow:
         from flowza.remote import submit
 
         return submit(url, self.to_json(), token=token, use_cache=use_cache)
+
+
+class Service:
+    """A running Flowza service: deploy registered models behind REST endpoints, score rows, send ground truth.
+
+        service = Service("http://127.0.0.1:8000")                      # token=…: a login, for multi-user
+        service.deploy("titanic", model="titanic-survival", alias="champion")
+        key = service.create_token("titanic")["token"]                  # shown once
+        answer = service.predict("titanic", rows, token=key)           # rows: a DataFrame or a list of dicts
+        service.feedback("titanic", [{"request_id": answer["request_id"], "label": 1}])
+
+    Every method raises ``ServiceError`` with the service's own code and message when it refuses.
+    """
+
+    def __init__(self, url: str, token: str | None = None):
+        self.url, self.token = url.rstrip("/"), token
+
+    def _call(self, method: str, path: str, **kwargs) -> Any:
+        from flowza.remote import call
+
+        return call(method, f"{self.url}{path}", token=kwargs.pop("token", self.token), **kwargs)
+
+    def deploy(self, name: str, model: str, *, version: int | None = None, alias: str | None = None,
+               thresholds: dict | None = None, monitoring_interval_s: int | None = None) -> dict:
+        """Serve a registered model's ``version`` (pinned) or ``alias`` (followed); the model is loaded on return."""
+        body = {"name": name, "model": model, "version": version, "alias": alias, "thresholds": thresholds,
+                "monitoring_interval_s": monitoring_interval_s}
+        return self._call("POST", "/api/deployments", json={k: v for k, v in body.items() if v is not None},
+                          timeout=120)
+
+    def deployments(self) -> list[dict]:
+        return self._call("GET", "/api/deployments")
+
+    def deployment(self, name: str) -> dict:
+        return self._call("GET", f"/api/deployments/{name}")
+
+    def update_deployment(self, name: str, **changes) -> dict:
+        """Serve another ``version`` or ``alias`` (loaded, then swapped), or change ``thresholds`` or
+        ``monitoring_interval_s``."""
+        return self._call("PATCH", f"/api/deployments/{name}", json=changes, timeout=120)
+
+    def delete_deployment(self, name: str) -> None:
+        self._call("DELETE", f"/api/deployments/{name}")
+
+    def create_token(self, name: str, label: str | None = None) -> dict:
+        """A new token for the deployment's endpoint: ``token`` is shown this once."""
+        return self._call("POST", f"/api/deployments/{name}/tokens", json={"name": label} if label else {})
+
+    def tokens(self, name: str) -> list[dict]:
+        return self._call("GET", f"/api/deployments/{name}/tokens")
+
+    def revoke_token(self, name: str, token_id: str) -> None:
+        self._call("DELETE", f"/api/deployments/{name}/tokens/{token_id}")
+
+    def predict(self, name: str, rows, *, token: str, on_error: str = "fail") -> dict:
+        """Score raw rows (a DataFrame, a list of dicts, or a scoring body as MLflow takes it) with a deployment
+        token: ``predictions``, ``probabilities`` (classifiers), ``request_id``, ``model_version``."""
+        return self._call("POST", f"/api/deployments/{name}/invocations", token=token,
+                          json=scoring_body(rows) | ({"on_error": on_error} if on_error != "fail" else {}))
+
+    def feedback(self, name: str, labels: list[dict] | dict) -> dict:
+        """Attach ground truth: ``{"request_id", "label", "row"?}`` or a list of them."""
+        return self._call("POST", f"/api/deployments/{name}/feedback", json=labels)
+
+    def predictions(self, name: str, offset: int = 0, limit: int = 100, labelled: bool | None = None) -> dict:
+        params = {"offset": offset, "limit": limit} | ({} if labelled is None else {"labelled": str(labelled).lower()})
+        return self._call("GET", f"/api/deployments/{name}/predictions", params=params)
+
+    def stats(self, name: str) -> dict:
+        return self._call("GET", f"/api/deployments/{name}/stats")
+
+    def export_docker(self, model: str, version: int, to) -> str:
+        """Save a model version as a Docker build context (``.tar.gz``) at ``to``; returns the path."""
+        import httpx
+
+        from flowza.remote import ServiceError
+
+        url = f"{self.url}/api/models/{model}/versions/{version}/docker"
+        try:
+            answer = httpx.get(url, headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
+                               timeout=600)
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"could not reach the Flowza service at {self.url}: {exc or type(exc).__name__}",
+                               code="SERVICE_UNREACHABLE") from exc
+        if not answer.is_success:
+            self._call("GET", f"/api/models/{model}/versions/{version}/docker")  # raises with the service's words
+        with open(to, "wb") as out:
+            out.write(answer.content)
+        return str(to)
+
+
+def scoring_body(rows) -> dict:
+    """A scoring body (``dataframe_split``) for a DataFrame or a list of records; a body already in one of
+    MLflow's formats is sent as it is."""
+    if isinstance(rows, dict):
+        return rows
+    if isinstance(rows, list):
+        return {"dataframe_records": rows}
+    return {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}  # NaN -> null

@@ -75,6 +75,19 @@ class Settings(BaseSettings):
     worker_timeout_s: float = Field(
         default=30, ge=3, description="A worker silent this long is gone: its running runs become `crashed` "
                                       "(it reports every third of this).")
+    prediction_log_flush_s: float = Field(
+        default=0.5, gt=0, le=60, description="How often the prediction log writes its buffered rows to the metadata "
+                                              "database (also at 500 rows): a crash (SIGKILL) loses at most this "
+                                              "window; a graceful stop loses nothing that was answered 200.")
+    alias_poll_s: float = Field(
+        default=10, gt=0, description="How often each API process re-reads its deployments: a followed alias that "
+                                      "moved is loaded and swapped in, deployments changed elsewhere follow.")
+    predictions_per_minute_per_ip: int = Field(
+        default=60000, ge=1, description="Invocations of prediction endpoints one client IP may make per minute; "
+                                         "then 429 with Retry-After.")
+    alert_webhook_url: str | None = Field(
+        default=None, description="Where monitoring POSTs an alert (JSON) when drift or an accuracy drop crosses a "
+                                  "deployment's thresholds; unset: alerts are only logged and listed.")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

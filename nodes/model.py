@@ -10,6 +10,8 @@ position (see ``nodes.names``), so any column name trains and scores.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
@@ -17,7 +19,11 @@ from sklearn.base import BaseEstimator
 
 from flowza.errors import NodeError
 from nodes.names import estimator_names
-from nodes.transforms import DropColumns, DropNulls, FilterRows, infinite_cells
+from nodes.transforms import DropColumns, DropNulls, FilterRows
+
+# Predict hands scikit-learn estimators arrays in the order of the names they were fitted on (see
+# ``FlowzaModel._scoring_input``): their check that an array has no column names would only warn.
+warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
 
 
 class UnscorableRows(NodeError, ValueError):
@@ -76,21 +82,36 @@ class FlowzaModel(BaseEstimator):
         if as_text:
             X = X.rename(columns={c: as_text[c] for c in X.columns
                                   if isinstance(c, str) and c in as_text and as_text[c] not in X.columns})
-        missing = [c for c in self.input_dtypes if c not in X.columns]
+        inputs = list(self.input_dtypes)
+        missing = [c for c in inputs if c not in X.columns]
         if missing:
             raise UnscorableRows({"*": f"missing column(s): {', '.join(map(str, missing))}"})
-        X = X[list(self.input_dtypes)].copy()
+        # Copy-on-write: selecting (or a shallow copy) never lets an assignment below reach the caller's frame.
+        X = X.copy(deep=False) if list(X.columns) == inputs else X[inputs]
         for col, kind in self.input_dtypes.items():
-            if kind == "number" and not ptypes.is_numeric_dtype(X[col]):
-                converted = pd.to_numeric(X[col], errors="coerce")
-                for row in X.index[converted.isna() & X[col].notna()]:
+            values = X[col]
+            if ptypes.is_numeric_dtype(values):
+                continue
+            if kind == "number":
+                converted = pd.to_numeric(values, errors="coerce")
+                for row in X.index[converted.isna() & values.notna()]:
                     errors.setdefault(row, f"column '{col}': {X.at[row, col]!r} is not a number")
                 X[col] = converted
-        infinite = infinite_cells(X)  # scalers and estimators refuse them: name the row instead
-        for row in X.index[infinite.any(axis=1).to_numpy()]:
-            cols = ", ".join(str(c) for c in infinite.columns[infinite.loc[row].to_numpy()])
-            errors.setdefault(row, f"infinite value in {cols}")
+            elif kind == "bool":
+                for row, value in values[values.notna()].items():
+                    if not isinstance(value, (bool, np.bool_, int, float)):
+                        errors.setdefault(row, f"column '{col}': {value!r} is not true or false")
+        self._infinite_rows(X, errors)
         return X
+
+    @staticmethod
+    def _infinite_rows(X: pd.DataFrame, errors: dict) -> None:
+        """Name the rows holding +inf or -inf (scalers and estimators refuse them): only floats can."""
+        cells = {c: np.isinf(s.to_numpy(dtype="float64", na_value=np.nan))
+                 for c, s in X.items() if ptypes.is_float_dtype(s.dtype)}
+        bad = np.logical_or.reduce(list(cells.values())) if cells else None
+        for i in np.flatnonzero(bad) if bad is not None else ():
+            errors.setdefault(X.index[i], f"infinite value in {', '.join(str(c) for c, v in cells.items() if v[i])}")
 
     def transform_rows(self, X: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         """Features for the estimator, and the rows that cannot be scored (label -> reason)."""
@@ -99,30 +120,43 @@ class FlowzaModel(BaseEstimator):
         for step in self.steps:
             if isinstance(step, DropNulls):
                 cols = [c for c in (step.subset or X.columns) if c in X.columns]
-                nulls = X[cols].isna()
+                nulls = X[cols].isna().to_numpy()
                 bad = nulls.any(axis=1) if step.how == "any" else nulls.all(axis=1)
-                for row in X.index[bad]:
-                    gaps = ", ".join(str(c) for c in nulls.columns[nulls.loc[row].to_numpy()])
-                    errors.setdefault(row, f"missing value in {gaps} (training dropped such rows)")
+                for i in np.flatnonzero(bad):
+                    gaps = ", ".join(str(c) for c, gap in zip(cols, nulls[i]) if gap)
+                    errors.setdefault(X.index[i], f"missing value in {gaps} (training dropped such rows)")
             elif isinstance(step, FilterRows):
                 continue  # filters chose the training rows; any row can still be scored
             elif isinstance(step, DropColumns):
-                X = X.drop(columns=[c for c in step.columns if c in X.columns])
+                present = [c for c in step.columns if c in X.columns]
+                if present:
+                    X = X.drop(columns=present)
             else:
                 X = step.transform(X)
-        X = X[self.feature_columns]
+        if list(X.columns) != self.feature_columns:
+            X = X[self.feature_columns]
         if not self.handles_missing:
-            gaps = X.isna()
-            for row in X.index[gaps.any(axis=1).to_numpy()]:
-                cols = ", ".join(str(c) for c in gaps.columns[gaps.loc[row].to_numpy()])
-                errors.setdefault(row, f"missing value in {cols}")
-        return X.drop(index=list(errors)), errors
+            gaps = X.isna().to_numpy()
+            for i in np.flatnonzero(gaps.any(axis=1)):
+                cols = ", ".join(str(c) for c, gap in zip(X.columns, gaps[i]) if gap)
+                errors.setdefault(X.index[i], f"missing value in {cols}")
+        return (X.drop(index=list(errors)) if errors else X), errors
 
-    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
         """Raw rows to the estimator's input, or ``UnscorableRows``."""
         features, errors = self.transform_rows(X)
         if errors:
             raise UnscorableRows(errors)
+        return self._scoring_input(features)
+
+    def _scoring_input(self, features: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+        """What predict hands the estimator: for a scikit-learn estimator fitted on ``estimator_columns``,
+        the array its own input check would make from the frame (that check costs more than the model)."""
+        estimator = self.estimator
+        if (self.estimator_columns is not None and type(estimator).__module__.startswith("sklearn.")
+                and list(getattr(estimator, "feature_names_in_", ())) == self.estimator_columns
+                and all(isinstance(t, np.dtype) for t in features.dtypes)):
+            return features.to_numpy(dtype=np.result_type(*features.dtypes))
         return self._estimator_input(features)
 
     def _decode(self, predictions) -> np.ndarray:

@@ -47,11 +47,13 @@ class Dataset:
 class Model:
     """A trained model: every fitted transform plus the estimator (see ``nodes.model``).
 
-    ``registration`` (name, alias) asks the engine to register it in the model registry.
+    ``registration`` (name, alias) asks the engine to register it in the model registry; ``reference``
+    holds the statistics of its raw training rows (see ``nodes.reference``), logged with it for monitoring.
     """
 
     predictor: Any
     registration: tuple[str, str | None] | None = None
+    reference: dict | None = field(default=None, compare=False)
 
     @property
     def task(self) -> str:

@@ -15,6 +15,7 @@ from nodes.base import Params, node
 from nodes.columns import require_columns
 from nodes.model import FlowzaModel
 from nodes.ports import Dataset, Model
+from nodes.reference import reference_stats
 from nodes.transforms import DropColumns, refuse_infinite
 
 Task = Literal["classification", "regression"]
@@ -127,7 +128,8 @@ def fit_model(train: Dataset, params: TrainParams, make: Callable[[Task], object
                             task=task, classes=classes, label_encoded=bool(encode_labels and classes),
                             handles_missing=handles_missing, example_rows=raw.loc[frame.index[:5], list(inputs)])
     _fit(predictor, X, y_fit)
-    return Model(predictor)
+    reference = reference_stats(train.raw_rows[list(inputs)], inputs, task=task, target=str(target))
+    return Model(predictor, reference=reference)
 
 
 class LogRegParams(TrainParams):

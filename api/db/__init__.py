@@ -4,6 +4,7 @@ Repository functions take a ``Session``, flush (so ids exist and constraints are
 the commit to the caller: ``with session_factory(url).begin() as session: ...``.
 """
 
+from api.db import monitoring  # noqa: F401  (its tables join Base.metadata)
 from api.db.datasets import create_dataset, get_dataset, list_datasets, soft_delete_dataset
 from api.db.errors import Conflict, InvalidValue, NotFound
 from api.db.models import (FINISHED_STATUSES, RUN_STATUSES, SHARE_ROLES, Base, Dataset, Run, RunStatus, Schedule,

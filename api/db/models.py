@@ -1,11 +1,12 @@
-"""The metadata tables: users, workflows and their versions, runs, datasets, shares, schedules, workers."""
+"""The metadata tables: users, workflows and their versions, runs, datasets, shares, schedules, workers,
+model owners, and model deployments with their tokens and prediction log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, ForeignKeyConstraint, Index,
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, ForeignKeyConstraint, Index,
                         Integer, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +18,10 @@ ShareRole = Literal["viewer", "editor"]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled", "crashed"})
 SHARE_ROLES: tuple[str, ...] = get_args(ShareRole)
+DeploymentStatus = Literal["loading", "ready", "failed"]
+DEPLOYMENT_STATUSES: tuple[str, ...] = get_args(DeploymentStatus)
+DEFAULT_THRESHOLDS = {"drift_psi": 0.2, "drift_p_value": 0.01, "accuracy_drop": 0.05, "rmse_increase": 0.2,
+                      "min_rows": 30}
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -164,3 +169,67 @@ class ModelShare(Base):
     model_name: Mapped[str] = mapped_column(ForeignKey("model_owners.name", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(16))
+
+
+class ModelDeployment(Base):
+    """A registered model served at ``/api/deployments/{name}/invocations``: a pinned version or a followed alias."""
+
+    __tablename__ = "model_deployments"
+    __table_args__ = (
+        CheckConstraint("(version IS NULL) <> (alias IS NULL)", name="version_or_alias"),
+        CheckConstraint(_one_of("status", DEPLOYMENT_STATUSES), name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    model: Mapped[str] = mapped_column(String(255))  # the MLflow registered model's name
+    version: Mapped[int | None] = mapped_column(Integer)  # pinned
+    alias: Mapped[str | None] = mapped_column(String(255))  # followed
+    current_version: Mapped[int | None] = mapped_column(Integer)  # the version served now
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="loading")
+    error: Mapped[str | None] = mapped_column(Text)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=lambda: dict(DEFAULT_THRESHOLDS))
+    monitoring_interval_s: Mapped[int] = mapped_column(Integer, default=3600)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DeploymentToken(Base):
+    """A bearer token opening one deployment's invocations; only its SHA-256 is stored."""
+
+    __tablename__ = "deployment_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("model_deployments.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the token's first characters, to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Prediction(Base):
+    """One scored row of one invocation, written in batches off the request path (``api.serving.prediction_log``)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        Index("ix_predictions_deployment_id_created_at", "deployment_id", "created_at"),
+        Index("ix_predictions_deployment_id_request_id", "deployment_id", "request_id"),
+    )
+
+    # SQLite autoincrements only an INTEGER primary key.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("model_deployments.id", ondelete="CASCADE"))
+    request_id: Mapped[str] = mapped_column(String(36))
+    row: Mapped[int] = mapped_column(Integer)  # position in its request
+    model_version: Mapped[int] = mapped_column(Integer)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)  # column -> value, the raw row
+    output: Mapped[Any] = mapped_column(JSON, nullable=True)
+    probability: Mapped[dict[str, float] | None] = mapped_column(JSON)  # class label (as text) -> probability
+    latency_ms: Mapped[float] = mapped_column(Float)  # the whole request's
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    label: Mapped[Any] = mapped_column(JSON, nullable=True)  # the ground truth, from feedback
+    labelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -32,6 +32,7 @@ from api.db import model_owners, users
 from api.db.errors import NotFound
 from api.db.models import ShareRole
 from api.deps import SessionDep
+from api.services import docker_export
 from api.services import registry as mlflow_calls
 from flowza.settings import get_settings
 from flows import registry, registry_artifacts
@@ -269,6 +270,14 @@ async def download_model(session: SessionDep, user: CurrentUser, name: str, vers
         raise
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
     return _file(archive, folder, f"{slug}-v{version}.zip", "application/zip", "attachment")
+
+
+@router.get("/{name}/versions/{version}/docker", response_class=FileResponse,
+            summary="A Docker build context serving the version (Dockerfile, server, pinned requirements, model)")
+async def export_docker(session: SessionDep, user: CurrentUser, name: str, version: Version) -> FileResponse:
+    await _allowed(session, user, name)
+    archive = await mlflow_calls.call(docker_export.build_context, name, version, deadline=False)
+    return _file(archive, str(archive.parent), archive.name, "application/gzip", "attachment")
 
 
 def _who(user) -> str:

@@ -1,11 +1,12 @@
 // The editor's layout: top bar, palette | canvas | inspector (each side panel collapsible to a rail), the run
-// panel below the canvas, and the model registry as a full-height overlay page.
+// panel below the canvas; the model registry and the deployments as full-height overlay pages.
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect, useState } from "react";
 import { LoginDialog } from "./auth/LoginDialog";
 import { Canvas } from "./canvas/Canvas";
 import { UploadReviewDialog } from "./canvas/UploadReviewDialog";
 import { Palette } from "./canvas/Palette";
+import { DeploymentsView } from "./deployments/DeploymentsView";
 import { Inspector } from "./inspector/Inspector";
 import { ModelsView } from "./models/ModelsView";
 import { RunPanel } from "./runs/RunPanel";
@@ -18,8 +19,12 @@ import { useStartup } from "./workflows/useStartup";
 import { useValidation } from "./workflows/useValidation";
 import "./styles/layout.css";
 
+/** The overlay page open over the editor: the registry, or the deployments (on one of them). */
+type Overlay = { page: "models" } | { page: "deployments"; deployment?: string };
+
 export function App() {
-  const [modelsOpen, setModelsOpen] = useState(false);
+  const [overlay, setOverlay] = useState<Overlay | null>(null);
+  const close = () => setOverlay(null);
   const runPanelOpen = useEditor((s) => s.runPanelOpen);
   const setRunPanelOpen = useEditor((s) => s.setRunPanelOpen);
   const paletteOpen = usePanels((s) => s.palette);
@@ -31,7 +36,8 @@ export function App() {
   return (
     <ReactFlowProvider>
       <div className="app">
-        <TopBar onOpenModels={() => setModelsOpen(true)} />
+        <TopBar onOpenModels={() => setOverlay({ page: "models" })}
+          onOpenDeployments={() => setOverlay({ page: "deployments" })} />
         <div className="workspace">
           {paletteOpen ? <Palette /> : <PanelRail panel="palette" label="Nodes" />}
           <main className="centre">
@@ -54,9 +60,14 @@ export function App() {
           </main>
           {inspectorOpen ? <Inspector /> : <PanelRail panel="inspector" label="Inspector" />}
         </div>
-        {modelsOpen && (
+        {overlay?.page === "models" && (
           <div className="overlay-page" role="dialog" aria-label="Models">
-            <ModelsView onClose={() => setModelsOpen(false)} />
+            <ModelsView onClose={close} onDeployed={(name) => setOverlay({ page: "deployments", deployment: name })} />
+          </div>
+        )}
+        {overlay?.page === "deployments" && (
+          <div className="overlay-page" role="dialog" aria-label="Deployments">
+            <DeploymentsView initial={overlay.deployment} onClose={close} />
           </div>
         )}
         {needsLogin && <LoginDialog onDone={loggedIn} />}

@@ -11,7 +11,11 @@ import type { ModelDetail } from "./modelTypes";
 import { VersionPanel } from "./VersionPanel";
 import { VersionTable } from "./VersionTable";
 
-export function ModelDetailView({ name, onChanged }: { name: string; onChanged: () => void }) {
+export function ModelDetailView({ name, onChanged, onDeployed }: {
+  name: string;
+  onChanged: () => void;
+  onDeployed: (deployment: string) => void;
+}) {
   const [model, setModel] = useState<ModelDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState<number | null>(null);
@@ -89,7 +93,7 @@ export function ModelDetailView({ name, onChanged }: { name: string; onChanged: 
         <VersionTable name={model.name} versions={model.versions} chosen={version} onChoose={setVersion} />
       </div>
 
-      {version != null && <VersionPanel key={version} name={model.name} version={version} />}
+      {version != null && <VersionPanel key={version} name={model.name} version={version} onDeployed={onDeployed} />}
     </section>
   );
 }

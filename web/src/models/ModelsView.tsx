@@ -10,7 +10,7 @@ import type { ModelSummary } from "./modelTypes";
 import "../results/results.css";
 import "./models.css";
 
-export function ModelsView({ onClose }: { onClose: () => void }) {
+export function ModelsView({ onClose, onDeployed }: { onClose: () => void; onDeployed: (deployment: string) => void }) {
   const [models, setModels] = useState<ModelSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [chosen, setChosen] = useState<string | null>(null);
@@ -33,7 +33,8 @@ export function ModelsView({ onClose }: { onClose: () => void }) {
   }, [load, reload]);
 
   useEffect(() => {
-    const onKey = (event: KeyboardEvent) => event.key === "Escape" && onClose();
+    // Escape in the deploy dialog closes that dialog only.
+    const onKey = (event: KeyboardEvent) => event.key === "Escape" && !document.querySelector(".modal") && onClose();
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
@@ -75,7 +76,9 @@ export function ModelsView({ onClose }: { onClose: () => void }) {
       ) : (
         <div className="models-body">
           <ModelList models={models} chosen={chosen} onChoose={setChosen} />
-          {chosen && <ModelDetailView key={`${chosen}:${reload}`} name={chosen} onChanged={() => void load()} />}
+          {chosen && (
+            <ModelDetailView key={`${chosen}:${reload}`} name={chosen} onChanged={() => void load()} onDeployed={onDeployed} />
+          )}
         </div>
       )}
     </div>

@@ -1,6 +1,7 @@
-// One version in detail: its metrics, training parameters, lineage and the plots its run logged.
+// One version in detail: its metrics, training parameters, lineage and the plots its run logged; deploy it.
 import { useEffect, useState } from "react";
 import { api, errorMessage, unwrap } from "../api/client";
+import { CreateDeploymentDialog, type DeployStart } from "../deployments/CreateDeploymentDialog";
 import { Icon } from "../ui/Icon";
 import { formatMetric, metricTitle } from "../results/formatValue";
 import { scalarMetrics } from "../results/MetricTiles";
@@ -9,8 +10,13 @@ import { RunIcon } from "../runs/RunIcon";
 import type { ArtifactFile, VersionDetail } from "./modelTypes";
 import { DownloadButton } from "./VersionTable";
 
-export function VersionPanel({ name, version }: { name: string; version: number }) {
+export function VersionPanel({ name, version, onDeployed }: {
+  name: string;
+  version: number;
+  onDeployed: (deployment: string) => void;
+}) {
   const [detail, setDetail] = useState<VersionDetail | null>(null);
+  const [deploying, setDeploying] = useState<DeployStart | null>(null);
   const [files, setFiles] = useState<ArtifactFile[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -40,6 +46,10 @@ export function VersionPanel({ name, version }: { name: string; version: number 
         <h3>Version {version}</h3>
         <span className="muted">{detail.run_status ? `MLflow run ${detail.run_status.toLowerCase()}` : ""}</span>
         <span className="card-actions">
+          <button type="button" className="btn btn-sm btn-primary" aria-label={`Deploy version ${version}`}
+            onClick={() => setDeploying(detail.aliases[0] ? { model: name, alias: detail.aliases[0] } : { model: name, version })}>
+            <Icon name="box" size={13} /> Deploy
+          </button>
           <DownloadButton name={name} version={version} label="Download model" />
           {detail.links.mlflow_model_version && (
             <a className="btn btn-sm btn-ghost" href={detail.links.mlflow_model_version} target="_blank" rel="noreferrer">
@@ -77,6 +87,10 @@ export function VersionPanel({ name, version }: { name: string; version: number 
           </dl>
         </div>
       </div>
+      {deploying && (
+        <CreateDeploymentDialog start={deploying} onClose={() => setDeploying(null)}
+          onCreated={(d) => { setDeploying(null); onDeployed(d.name); }} />
+      )}
       {plots.length > 0 && (
         <>
           <h4>Plots</h4>

@@ -1,4 +1,4 @@
-// The top bar: logo, workflow name and save state, file actions, run controls, templates, models.
+// The top bar: logo, workflow name and save state, file actions, run controls, templates, models, deployments.
 import { useRef } from "react";
 import { ShortcutsDialog } from "../canvas/ShortcutsDialog";
 import { RunControls } from "../runs/RunControls";
@@ -11,7 +11,7 @@ import { TemplatesDialog } from "./TemplatesDialog";
 import { exportWorkflow, importWorkflowFile, newWorkflow, saveWorkflow } from "./workflowActions";
 import "./topbar.css";
 
-export function TopBar({ onOpenModels }: { onOpenModels: () => void }) {
+export function TopBar({ onOpenModels, onOpenDeployments }: { onOpenModels: () => void; onOpenDeployments: () => void }) {
   const name = useEditor((s) => s.name);
   const setName = useEditor((s) => s.setName);
   const dirty = useEditor((s) => s.dirty);
@@ -58,15 +58,15 @@ export function TopBar({ onOpenModels }: { onOpenModels: () => void }) {
         <button type="button" className="btn btn-ghost" onClick={() => show("open")}>
           <Icon name="folder" /> Open
         </button>
-        <button type="button" className="btn btn-ghost" disabled={!workflowId} onClick={() => show("history")}>
-          <Icon name="history" /> History
+        <button type="button" className="btn btn-ghost" disabled={!workflowId} onClick={() => show("history")} title="History">
+          <Icon name="history" /> <span className="collapsible-label">History</span>
         </button>
         <span className="bar-sep" />
-        <button type="button" className="btn btn-ghost" onClick={() => show("templates")}>
-          <Icon name="template" /> Templates
+        <button type="button" className="btn btn-ghost" onClick={() => show("templates")} title="Templates">
+          <Icon name="template" /> <span className="collapsible-label">Templates</span>
         </button>
-        <button type="button" className="btn btn-ghost" onClick={() => importInput.current?.click()}>
-          <Icon name="upload" /> Import
+        <button type="button" className="btn btn-ghost" onClick={() => importInput.current?.click()} title="Import a workflow JSON">
+          <Icon name="upload" /> <span className="collapsible-label">Import</span>
         </button>
         <input
           ref={importInput}
@@ -81,11 +81,14 @@ export function TopBar({ onOpenModels }: { onOpenModels: () => void }) {
             e.target.value = "";
           }}
         />
-        <button type="button" className="btn btn-ghost" onClick={exportWorkflow}>
-          <Icon name="download" /> Export
+        <button type="button" className="btn btn-ghost" onClick={exportWorkflow} title="Export as JSON">
+          <Icon name="download" /> <span className="collapsible-label">Export</span>
         </button>
         <button type="button" className="btn btn-ghost" onClick={onOpenModels}>
           <Icon name="models" /> Models
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={onOpenDeployments}>
+          <Icon name="box" /> Deployments
         </button>
         <span className="bar-sep" />
         <button type="button" className="btn" onClick={() => void saveWorkflow()} title="Save (Ctrl+S)">
