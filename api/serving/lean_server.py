@@ -69,7 +69,7 @@ class ScoringApp:
     async def _route(self, scope, receive) -> tuple[int, dict, list]:
         path, method = scope["path"], scope["method"]
         if path in ("/ping", "/health"):
-            return (200, {"status": "ok"}, []) if method in ("GET", "HEAD") else \
+            return (200, {"status": "ok"}, []) if method == "GET" else \
                 _error(405, "METHOD_NOT_ALLOWED", f"{path} answers GET")
         if path != "/invocations":
             return _error(404, "NOT_FOUND", f"no route {path}: POST /invocations scores rows")

@@ -204,6 +204,18 @@ def conform(model, rows: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
+def _predict(model, rows: pd.DataFrame) -> tuple[list, list | None]:
+    """The model's predictions and probabilities as lists. Its ``UnscorableRows`` (``errors``: {row: reason})
+    passes through; any other value it refuses is an ``InvalidInput``."""
+    try:
+        predictions, probabilities = model.predict_with_proba(rows)
+    except (ValueError, TypeError) as exc:
+        if isinstance(getattr(exc, "errors", None), dict):
+            raise
+        raise InvalidInput(f"the model cannot score these rows: {exc}") from exc
+    return predictions.tolist(), None if probabilities is None else probabilities.tolist()
+
+
 def predict_rows(model, rows: pd.DataFrame) -> tuple[list, list | None, dict]:
     """Predictions and probabilities (lists, None at unscorable rows) and {row position: reason}.
 
@@ -211,27 +223,23 @@ def predict_rows(model, rows: pd.DataFrame) -> tuple[list, list | None, dict]:
     """
     rows = rows.set_axis(pd.RangeIndex(len(rows)), axis=0)
     try:
-        predictions, probabilities = model.predict_with_proba(rows)
-        return predictions.tolist(), None if probabilities is None else probabilities.tolist(), {}
-    except (ValueError, TypeError) as exc:
-        errors = getattr(exc, "errors", None)  # the model's UnscorableRows: {row label: reason}
-        if not isinstance(errors, dict):  # a value the model's steps or estimator refuse
-            raise InvalidInput(f"the model cannot score these rows: {exc}") from exc
+        return *_predict(model, rows), {}
+    except InvalidInput:
+        raise
+    except ValueError as exc:
+        errors = exc.errors
     if "*" in errors:
         raise InvalidInput(errors["*"])
     errors = {int(row): reason for row, reason in errors.items()}
     good = [i for i in range(len(rows)) if i not in errors]
-    predictions, probabilities = [None] * len(rows), None
+    predictions = [None] * len(rows)
+    probabilities = [None] * len(rows) if hasattr(model.estimator, "predict_proba") else None
     if good:
-        scored, proba = model.predict_with_proba(rows.iloc[good])
-        for i, value in zip(good, scored.tolist()):
-            predictions[i] = value
-        if proba is not None:
-            probabilities = [None] * len(rows)
-            for i, value in zip(good, proba.tolist()):
-                probabilities[i] = value
-    elif hasattr(model.estimator, "predict_proba"):
-        probabilities = [None] * len(rows)
+        scored, proba = _predict(model, rows.iloc[good])
+        for j, i in enumerate(good):
+            predictions[i] = scored[j]
+            if probabilities is not None:
+                probabilities[i] = proba[j]
     return predictions, probabilities, errors
 
 
