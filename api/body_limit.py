@@ -57,31 +57,49 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope["path"] or NUL.search(scope.get("query_string", b"")):
+        if not url_is_clean(scope):
             await JSONResponse(error_body("INVALID_REQUEST", "the URL holds a NUL character (%00), which no id, "
                                                              "name or parameter can contain"), status_code=400)(
                 scope, receive, send)
             return
-        content_type = _header(scope, b"content-type")
-        if _media_type(content_type) == "multipart/form-data":
+        if is_multipart(scope):
             await self.app(scope, _limited(receive, upload_limit()), send)
             return
-        limit = request_limit()
-        try:
-            declared = _content_length(scope)
-            if declared is not None and declared > limit:
-                if declared <= DRAIN_LIMIT:
-                    await _drain(receive)
-                raise _Refused(413, "REQUEST_TOO_LARGE", too_large_message(limit))
-            body = await _read(receive, limit)
-            if body and _is_json(content_type):
-                check_json(body)
-            elif _media_type(content_type) == "application/x-www-form-urlencoded" and NUL.search(body):
-                raise _Refused(422, "INVALID_REQUEST", "the form holds a NUL character (%00), which text cannot store")
-        except _Refused as refused:
-            await JSONResponse(refused.body, status_code=refused.status)(scope, receive, send)
-            return
-        await self.app(scope, _replay(body, receive), send)
+        body = await checked_body(scope, receive, send)
+        if body is not None:
+            await self.app(scope, _replay(body, receive), send)
+
+
+def url_is_clean(scope: Scope) -> bool:
+    """No NUL character in the URL's path or query (else the guard answers 400 ``INVALID_REQUEST``)."""
+    return "\x00" not in scope["path"] and not NUL.search(scope.get("query_string", b""))
+
+
+def is_multipart(scope: Scope) -> bool:
+    """A multipart upload: streamed on to its route (held to FLOWZA_MAX_UPLOAD_MB), not read here."""
+    return _media_type(_header(scope, b"content-type")) == "multipart/form-data"
+
+
+async def checked_body(scope: Scope, receive: Receive, send: Send) -> bytes | None:
+    """The whole body of a request that is not multipart, held to the size limit and to strict JSON; None when
+    it was refused (413 or 422, already answered)."""
+    content_type = _header(scope, b"content-type")
+    limit = request_limit()
+    try:
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            if declared <= DRAIN_LIMIT:
+                await _drain(receive)
+            raise _Refused(413, "REQUEST_TOO_LARGE", too_large_message(limit))
+        body = await _read(receive, limit)
+        if body and _is_json(content_type):
+            check_json(body)
+        elif _media_type(content_type) == "application/x-www-form-urlencoded" and NUL.search(body):
+            raise _Refused(422, "INVALID_REQUEST", "the form holds a NUL character (%00), which text cannot store")
+    except _Refused as refused:
+        await JSONResponse(refused.body, status_code=refused.status)(scope, receive, send)
+        return None
+    return body
 
 
 def request_limit() -> int:

@@ -19,6 +19,7 @@ from fastapi import FastAPI  # noqa: E402
 
 from api import body_limit, errors, rate_limit  # noqa: E402
 from api.db.session import upgrade  # noqa: E402
+from api.serving import fast_path  # noqa: E402
 from api.serving.models import ModelCache  # noqa: E402
 from api.serving.prediction_log import PredictionLog  # noqa: E402
 from api.serving.tokens import TokenCheck  # noqa: E402
@@ -73,6 +74,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     rate_limit.install(app)
     body_limit.install(app)
+    fast_path.install(app)  # outermost: invocations skip the router and the other middleware
     app.state.models, app.state.tokens = ModelCache(), TokenCheck()
     app.state.prediction_log, app.state.prediction_calls = PredictionLog(), rate_limit.SlidingWindow()
     for module in (editor, health, auth, catalog, tasks, workflows, workflow_parts, versions, sharing, schedules, runs, live,

@@ -2,21 +2,17 @@
 
 Management routes follow the model's access (``api.services.deployments``). The invocations route is
 the serving path and is kept lean: the raw body (no pydantic model), the token checked from memory,
-no database session, the rows handed to the prediction log's buffer, the answer serialized by orjson.
+no database session, the rows handed to the prediction log's buffer, the answer serialized by orjson
+(``api.serving.fast_path``, which answers it ahead of the router).
 """
 
 from __future__ import annotations
 
-import math
-import time
-import uuid
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from api.auth import CurrentUser
@@ -27,28 +23,10 @@ from api.db import deployments as rows
 from api.db.base import utcnow
 from api.db.models import DEFAULT_THRESHOLDS, DeploymentToken, ModelDeployment, Prediction
 from api.deps import SessionDep
-from api.errors import error_body
-from api.rate_limit import RateLimited, client_ip
 from api.schemas import Offset
-from api.serving.prediction_log import new_entry
-from api.serving.scoring import InvalidInput, answer, conform, parse_body
-from api.serving.tokens import bearer, new_token
+from api.serving.fast_path import invocation
+from api.serving.tokens import new_token
 from api.services import deployments as service
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
-
-class InvalidRows(FlowzaError):
-    """Rows the model cannot score (missing column, wrong type): details name the rows and columns."""
-
-    code = "INVALID_INPUT"
-
-    def __init__(self, cause: InvalidInput):
-        super().__init__(cause.message)
-        self.errors = cause.errors
-
-    def to_dict(self) -> dict:
-        return super().to_dict() | {"errors": self.errors}
-
 
 router = APIRouter(prefix="/api/deployments", tags=["deployments"])
 
@@ -113,20 +91,6 @@ async def delete_deployment(request: Request, session: SessionDep, user: Current
 
 
 # --- invocations: the serving path -----------------------------------------------------------------------
-def _limit(request: Request) -> None:
-    limit = get_settings().predictions_per_minute_per_ip
-    wait = request.app.state.prediction_calls.hit([client_ip(request)], limit)
-    if wait:
-        retry = max(1, math.ceil(wait))
-        raise RateLimited(f"too many predictions from your address: at most {limit} a minute "
-                          f"(FLOWZA_PREDICTIONS_PER_MINUTE_PER_IP); try again in {retry} s", retry)
-
-
-def _unavailable(name: str, why: str) -> JSONResponse:
-    return JSONResponse(error_body("DEPLOYMENT_UNAVAILABLE", f"deployment '{name}' cannot answer: {why}"),
-                        status_code=503, headers={"Retry-After": "5"})
-
-
 @router.post("/{name}/invocations", summary="Score rows (MLflow's scoring formats) with a deployment's token",
              openapi_extra=INVOCATION_BODY, response_model=InvocationAnswer,
              responses={401: {"description": "No token, or one that does not open this deployment"},
@@ -136,37 +100,9 @@ def _unavailable(name: str, why: str) -> JSONResponse:
                         503: {"description": "DEPLOYMENT_UNAVAILABLE: the model is not loaded (the message says "
                                              "why)"}})
 async def invoke(request: Request, name: Name) -> Response:
-    started = time.perf_counter()
-    state = request.app.state
-    _limit(request)
-    served = state.models.get(name)
-    if served is not None:
-        deployment_id = served.deployment_id
-    else:
-        deployment_id = await run_in_threadpool(rows.deployment_id, rows.metadata_engine(), name)
-        if deployment_id is None:
-            raise rows.DeploymentNotFound(name)
-    await state.tokens.verify(deployment_id, name, bearer(request.headers.get("authorization")))
-    try:
-        frame, on_error = parse_body(await request.body())
-    except InvalidInput as exc:
-        raise InvalidRows(exc) from None
-    served = state.models.get(name)  # now: a swap while the body came in serves the new model
-    if served is None or served.deployment_id != deployment_id:
-        return _unavailable(name, "its model is still loading in this API process; try again in a few seconds")
-    if served.batcher is None:
-        return _unavailable(name, f"{served.error} (fix the model or PATCH the deployment to another version)")
-    try:
-        frame = conform(served.batcher.model, frame)  # rows sent by position: logged under the column names
-        scored = await served.batcher.score(frame, on_error)
-    except InvalidInput as exc:
-        raise InvalidRows(exc) from None
-    request_id = str(uuid.uuid4())
-    latency_ms = (time.perf_counter() - started) * 1000
-    state.prediction_log.add(new_entry(deployment_id, request_id, served.model_version, frame, scored, latency_ms))
-    content = answer(scored) | {"request_id": request_id, "model_version": served.model_version}
-    return Response(orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json",
-                    headers={"X-Request-Id": request_id})
+    # api.serving.fast_path answers invocations ahead of the router with this same `invocation`; only what it
+    # leaves to FastAPI (a multipart body, a name too long) gets here. Declared for the API's documentation.
+    return await invocation(request, name, await request.body())
 
 
 # --- tokens ----------------------------------------------------------------------------------------------

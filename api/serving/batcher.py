@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from api.serving.scoring import InvalidInput, Scored, conform, predict_rows, request_result
+from api.serving.scoring import InvalidInput, Rows, Scored, conform, predict_rows, request_result
 
 log = logging.getLogger(__name__)
 MAX_BATCH_ROWS = 256  # beyond this a batch stops growing (a single larger request is still scored whole)
@@ -23,7 +23,7 @@ MAX_BATCH_ROWS = 256  # beyond this a batch stops growing (a single larger reque
 
 @dataclass
 class _Request:
-    rows: pd.DataFrame
+    rows: pd.DataFrame | Rows
     on_error: str
     answer: asyncio.Future
 
@@ -39,7 +39,7 @@ class Batcher:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-scoring")
         self._closed = False
 
-    async def score(self, rows: pd.DataFrame, on_error: str = "fail") -> Scored:
+    async def score(self, rows: pd.DataFrame | Rows, on_error: str = "fail") -> Scored:
         """This request's ``Scored``; ``InvalidInput`` for its bad rows or columns only."""
         if self._closed:
             raise RuntimeError("this model was replaced or unloaded: score with the deployment's current one")
@@ -83,10 +83,8 @@ class Batcher:
 
     def _score_batch(self, batch: list[_Request]) -> list[Scored | InvalidInput]:
         """One model call for every row of ``batch``; each request's share of the result (or its error)."""
-        frames = [r.rows for r in batch]
-        merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         try:
-            predictions, probabilities, errors = predict_rows(self.model, merged)
+            predictions, probabilities, errors = predict_rows(self.model, _merged([r.rows for r in batch]))
         except InvalidInput as exc:
             if len(batch) == 1:
                 return [exc]
@@ -106,6 +104,17 @@ class Batcher:
 
     def _score_alone(self, request: _Request) -> Scored | InvalidInput:
         try:
-            return request_result(self.model, *predict_rows(self.model, request.rows), request.on_error)
+            return request_result(self.model, *predict_rows(self.model, _merged([request.rows])), request.on_error)
         except InvalidInput as exc:
             return exc
+
+
+def _merged(requests: list[pd.DataFrame | Rows]) -> pd.DataFrame:
+    """One DataFrame of the rows of every request: built once from their values when they all name the same
+    columns (building a frame costs about as much for 1 row as for 100), else one frame each, concatenated."""
+    first = requests[0]
+    if all(isinstance(r, Rows) and r.columns == first.columns for r in requests):
+        data = first.data if len(requests) == 1 else [row for r in requests for row in r.data]
+        return Rows(first.columns, data, first.positional).frame()
+    frames = [r.frame() if isinstance(r, Rows) else r for r in requests]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

@@ -41,6 +41,25 @@ class Scored:
     errors: list[dict] = field(default_factory=list)
 
 
+@dataclass
+class Rows:
+    """A request's rows as sent (checked JSON values), before any DataFrame: the serving path builds one
+    frame per batch of requests, and logs these values. ``positional``: sent without column names."""
+
+    columns: list
+    data: list[list]
+    positional: bool = False
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame (a fresh 0..n-1 index)."""
+        # Plain (object) column labels: an Arrow-backed text Index makes every later column lookup slower.
+        labels = pd.RangeIndex(len(self.columns)) if self.positional else pd.Index(self.columns, dtype=object)
+        return pd.DataFrame(self.data, columns=labels)
+
+
 # --- bodies --------------------------------------------------------------------------------------
 def _no_constant(token: str):
     raise InvalidInput(f"{token} is not a JSON number: send null for a missing value")
@@ -48,6 +67,12 @@ def _no_constant(token: str):
 
 def parse_body(body: bytes | str | dict) -> tuple[pd.DataFrame, str]:
     """The rows a scoring body holds (a fresh 0..n-1 index) and its ``on_error`` (fail or skip)."""
+    rows, on_error = parse_rows(body)
+    return rows.frame(), on_error
+
+
+def parse_rows(body: bytes | str | dict) -> tuple[Rows, str]:
+    """``parse_body`` without building the DataFrame: the checked ``Rows`` and ``on_error``."""
     if not isinstance(body, dict):
         try:
             body = json.loads(body, parse_constant=_no_constant)
@@ -67,7 +92,7 @@ def parse_body(body: bytes | str | dict) -> tuple[pd.DataFrame, str]:
         raise InvalidInput(f"on_error must be 'fail' or 'skip', not {on_error!r}",
                            [{"row": None, "column": None, "message": "on_error must be 'fail' or 'skip'"}])
     columns, data = PARSERS[formats[0]](body[formats[0]])
-    return _frame(columns, data), on_error
+    return _checked(columns, data), on_error
 
 
 def _split(value) -> tuple[list, list]:
@@ -153,7 +178,7 @@ def _rows_list(value, where: str) -> list:
     return value
 
 
-def _frame(columns: list, rows: list) -> pd.DataFrame:
+def _checked(columns: list, rows: list) -> Rows:
     bad_names = [c for c in columns if not isinstance(c, (str, int)) or isinstance(c, bool)]
     if bad_names:
         raise InvalidInput(f"column names must be text; got {_kind(bad_names[0])}",
@@ -166,9 +191,7 @@ def _frame(columns: list, rows: list) -> pd.DataFrame:
                 for i, row in enumerate(rows) for c, v in zip(columns, row) if (why := _bad_cell(v))]
     if problems:
         raise _listing(problems, "cannot be read")
-    positional = columns == list(range(len(columns)))
-    # Plain (object) column labels: an Arrow-backed text Index makes every later column lookup slower.
-    return pd.DataFrame(rows, columns=pd.RangeIndex(len(columns)) if positional else pd.Index(columns, dtype=object))
+    return Rows(columns, rows, positional=columns == list(range(len(columns))))
 
 
 def _bad_cell(value) -> str | None:
@@ -188,11 +211,14 @@ def _kind(value) -> str:
 
 
 # --- scoring -------------------------------------------------------------------------------------
-def conform(model, rows: pd.DataFrame) -> pd.DataFrame:
+def conform(model, rows: pd.DataFrame | Rows) -> pd.DataFrame | Rows:
     """``rows`` with the model's input columns: rows sent by position get the signature's names;
     ``InvalidInput`` naming every missing column."""
     inputs = list(model.input_dtypes)
-    if isinstance(rows.columns, pd.RangeIndex) and len(rows.columns) == len(inputs):
+    if isinstance(rows, Rows):
+        if rows.positional and len(rows.columns) == len(inputs):
+            return Rows(inputs, rows.data)
+    elif isinstance(rows.columns, pd.RangeIndex) and len(rows.columns) == len(inputs):
         return rows.set_axis(inputs, axis=1)
     present = set(rows.columns)
     # JSON names every column as text: "0" is column 0 of a model trained on integer names.

@@ -7,18 +7,17 @@ Docker is not available here: the test does what the Dockerfile does, as plain p
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 import sys
 import tarfile
 import time
-import urllib.error
 import urllib.request
 
 import pytest
 
 from api.serving.scoring import answer, parse_body, score
+from tests.api.test_mlflow_parity import post as post_json
 from tests.api.test_models_api import use_registry
 from tests.api.test_serving_scoring import bodies, passengers, registry  # noqa: F401
 from tests.conftest import free_port
@@ -99,15 +98,8 @@ def server(context, tmp_path_factory):
         process.wait(timeout=30)
 
 
-def post(url: str, body, token: str | None = TOKEN) -> tuple[int, dict]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
-    request = urllib.request.Request(f"{url}/invocations", data=data, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+def post(server: str, body, token: str | None = TOKEN) -> tuple[int, dict]:
+    return post_json(f"{server}/invocations", body, token)
 
 
 @pytest.fixture(scope="module")

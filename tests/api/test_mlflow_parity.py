@@ -56,9 +56,11 @@ def mlflow_models_serve(model_dir: Path, log: Path, workers: int = 1):
         stop(process)
 
 
-def post(url: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+def post(url: str, body: dict | bytes, token: str | None = None) -> tuple[int, dict]:
+    """POST a scoring body (a dict, or raw bytes); the status and the JSON answer."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=60) as resp:
             return resp.status, json.loads(resp.read())
