@@ -30,6 +30,7 @@ from flows.registry import ModelNotFound
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task] = set()
+_latest: dict[str, asyncio.Task] = {}  # deployment name -> its last schedule change asked
 
 
 async def _model_access(session: Session, user: User | None, model: str, need: access.Need) -> None:
@@ -146,20 +147,35 @@ def _delete(session: Session, found: ModelDeployment) -> None:
 
 
 # --- monitoring schedules (deployments.monitoring, helper of the Prefect side) ----------------------------
-def _monitoring(action: str, *args) -> None:
-    """Create, change or delete a deployment's monitoring schedule in Prefect, in the background."""
+def _monitoring(action: str, name: str, *args) -> None:
+    """Create, change or delete a deployment's monitoring schedule in Prefect, in the background.
+
+    The changes of one deployment are made in the order they were asked: a delete never overtaken by an
+    earlier create still under way (which would leave Prefect a schedule with no deployment behind it).
+    """
+    previous = _latest.get(name)
+
     async def call() -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
         try:
             from deployments import monitoring
 
-            await getattr(monitoring, action)(*args)
+            await getattr(monitoring, action)(name, *args)
         except Exception as exc:
             log.warning("the monitoring schedule of deployment %s was not updated in Prefect (%s: %s); it is "
-                        "updated again when the API next starts", args[0], type(exc).__name__, exc)
+                        "updated again when the API next starts", name, type(exc).__name__, exc)
 
     task = asyncio.get_running_loop().create_task(call(), name=f"flowza-{action}")
+    _latest[name] = task
     _background.add(task)
-    task.add_done_callback(_background.discard)
+
+    def done(finished: asyncio.Task) -> None:
+        _background.discard(finished)
+        if _latest.get(name) is finished:
+            del _latest[name]
+
+    task.add_done_callback(done)
 
 
 async def apply_monitoring_schedules() -> None:

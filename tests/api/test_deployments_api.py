@@ -378,6 +378,8 @@ def monitoring_interval(name: str) -> float | None:
             found = client.read_deployment_by_name(monitoring_deployment_path(name))
         except ObjectNotFound:
             return None
+    if not found.schedules:  # between two steps of a change
+        return "no schedule"
     return found.schedules[0].schedule.interval.total_seconds()
 
 

@@ -240,9 +240,15 @@ def schedule_runs_now(deployment_id) -> None:
     """What Prefect's scheduler service does (the test server runs no services): create the next run."""
     from prefect.settings import PREFECT_API_URL
 
-    # Plain httpx: Prefect's client would retry a server error for a minute.
-    httpx.post(f"{PREFECT_API_URL.value()}/deployments/{deployment_id}/schedule", json={"max_runs": 1},
-               timeout=30).raise_for_status()
+    # Plain httpx: Prefect's client would retry a server error for a minute. A 503 is Prefect's SQLite
+    # database locked by other writes (Prefect issue 18934): asked again after a moment.
+    for attempt in range(5):
+        answer = httpx.post(f"{PREFECT_API_URL.value()}/deployments/{deployment_id}/schedule",
+                            json={"max_runs": 1}, timeout=30)
+        if answer.status_code != 503:
+            break
+        time.sleep(1 + attempt)
+    answer.raise_for_status()
 
 
 def test_a_schedule_cannot_read_another_users_dataset(multi_user):
