@@ -153,7 +153,10 @@ def _monitoring(action: str, name: str, *args) -> None:
     The changes of one deployment are made in the order they were asked: a delete never overtaken by an
     earlier create still under way (which would leave Prefect a schedule with no deployment behind it).
     """
+    loop = asyncio.get_running_loop()
     previous = _latest.get(name)
+    if previous is not None and previous.get_loop() is not loop:  # another app's (tests run several)
+        previous = None
 
     async def call() -> None:
         if previous is not None:
@@ -166,7 +169,7 @@ def _monitoring(action: str, name: str, *args) -> None:
             log.warning("the monitoring schedule of deployment %s was not updated in Prefect (%s: %s); it is "
                         "updated again when the API next starts", name, type(exc).__name__, exc)
 
-    task = asyncio.get_running_loop().create_task(call(), name=f"flowza-{action}")
+    task = loop.create_task(call(), name=f"flowza-{action}")
     _latest[name] = task
     _background.add(task)
 
@@ -191,6 +194,8 @@ async def apply_monitoring_schedules() -> None:
 
 async def stop_background() -> None:
     """Cancel the schedule updates still running (at API stop)."""
-    for task in list(_background):
+    loop = asyncio.get_running_loop()
+    mine = [task for task in _background if task.get_loop() is loop]
+    for task in mine:
         task.cancel()
-    await asyncio.gather(*_background, return_exceptions=True)
+    await asyncio.gather(*mine, return_exceptions=True)
