@@ -24,6 +24,7 @@ from flows.validation import compile_plan
 from flowza.settings import get_settings
 
 log = logging.getLogger(__name__)
+GLANCE_TIMEOUT_S = 5  # how long reading one run waits for Prefect: the reconciler settles what this misses
 
 
 class PrefectUnavailable(FlowzaError):
@@ -79,9 +80,11 @@ def _from_prefect(session: Session, run: Run) -> Run:
         return run
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-    try:
-        with get_client(sync_client=True) as client:
+    try:  # one short try: the reconciler asks again, so a busy Prefect never holds this request
+        with (temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}),
+              get_client(httpx_settings={"timeout": GLANCE_TIMEOUT_S}, sync_client=True) as client):
             state = client.read_flow_run(run.flow_run_id).state
     except ObjectNotFound:  # e.g. Prefect's database was reset: the row is all there is
         log.warning("run %s names flow run %s, which Prefect does not know", run.id, run.flow_run_id)

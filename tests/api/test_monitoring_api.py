@@ -46,14 +46,20 @@ def logged(client, total: int) -> None:
 
 
 def monitoring_run(client) -> dict:
-    """Start a monitoring run over the API; the newest result once the worker stored it."""
+    """Start a monitoring run over the API; its result once the flow run ended (alerts and webhook included)."""
+    from prefect.client.orchestration import get_client
+
     before = len(client.get("/api/deployments/titanic/monitoring").json()["results"])
     started = client.post("/api/deployments/titanic/monitoring/run")
     assert started.status_code == 202 and started.json()["flow_run_id"], started.text
     deadline = time.monotonic() + 120
-    while len(results := client.get("/api/deployments/titanic/monitoring").json()["results"]) == before:
-        assert time.monotonic() < deadline, "the monitoring run stored no result within 120 s"
-        time.sleep(0.3)
+    with get_client(sync_client=True) as prefect:
+        while not (flow_run := prefect.read_flow_run(started.json()["flow_run_id"])).state.is_final():
+            assert time.monotonic() < deadline, f"the monitoring run is still {flow_run.state.type} after 120 s"
+            time.sleep(0.3)
+    assert flow_run.state.is_completed(), flow_run.state.message
+    results = client.get("/api/deployments/titanic/monitoring").json()["results"]
+    assert len(results) == before + 1, results
     return results[-1]
 
 

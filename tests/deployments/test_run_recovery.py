@@ -163,6 +163,8 @@ def test_a_killed_workers_run_crashes_and_its_rerun_resumes_from_the_finished_no
     run_id = services.submit(held_workflow("first.marker"))
     services.wait_run(run_id, lambda r: r["nodes"].get("wait", {}).get("status") == "running", 120,
                       "its second node did not start")
+    # The first node's outputs are stored in the background while the second runs: kill once they are.
+    services.wait(lambda: list((services.tmp / "home").rglob("cache/*.json")), 60, "the first node was not stored")
     services.kill("worker")  # SIGKILL: no chance to record anything
     killed = time.monotonic()
     crashed = services.wait_run(run_id, lambda r: r["status"] in FINAL, 120, "not ended after its worker died")
