@@ -1,0 +1,376 @@
+"""A validated workflow as plain Python: one cell of code per node, in dependency order.
+
+The code does what the engine does, with pandas, scikit-learn and XGBoost only. A table is carried as
+three variables: the rows (``load``), the loader's raw rows they came from, and the fitted steps that made
+them (``load_steps``). Steps before a split are fitted on all rows there, which picks the rows the split
+sees; the split fits them again on its training rows only, as a scikit-learn ``Pipeline``, and transforms
+both parts with that fit. Training nodes fit their estimator on the training table; ``evaluate`` scores
+the test rows and computes the run's metrics with the same scikit-learn calls.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from flows.export import standalone_metrics, standalone_steps
+from flows.validation import Plan
+from flowza.settings import get_settings
+from nodes import samples
+
+SKLEARN_SAMPLES = {"iris": "load_iris", "digits": "load_digits", "wine": "load_wine",
+                   "breast_cancer": "load_breast_cancer", "diabetes": "load_diabetes"}
+RESERVED = {"pd", "np", "json", "joblib", "DATA", "MODEL_DIR", "metrics", "features", "evaluate", "apply",
+            "infer_task", "positive_class", "clone", "Pipeline", "train_test_split", "datasets", "through"}
+STEP_NODES = {"drop_nulls", "drop_columns", "impute", "normalize", "one_hot_encode", "select_features",
+              "filter_rows", "preprocess"}
+
+
+@dataclass
+class Cell:
+    title: str
+    text: str  # markdown: what the node does
+    code: str
+
+
+@dataclass(frozen=True)
+class Table:
+    frame: str  # the variable holding the rows
+    raw: str  # the loader's table these rows came from
+    steps: str  # an expression: the fitted (name, step) pairs that made ``frame`` from ``raw``
+    fitted_on: str = "all"
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Fitted:
+    estimator: str
+    table: Table  # the training table
+    target_var: str  # the variable naming the target column
+    classes: str  # the variable holding the classes (None for regression)
+    encoded: bool  # labels fitted as their position in ``classes`` (XGBoost)
+
+
+@dataclass
+class Built:
+    """What exporting produced: cells, the data paths parameter, and what could not be exported."""
+
+    cells: list[Cell] = field(default_factory=list)
+    data: dict[str, str] = field(default_factory=dict)  # node id -> file path
+    unsupported: list[str] = field(default_factory=list)
+    uses_steps: set[str] = field(default_factory=set)
+    uses: set[str] = field(default_factory=set)  # imports and helpers needed: "xgboost", "joblib", ...
+
+
+def _literal(value) -> str:
+    return repr(value)
+
+
+def _call(name: str, values: dict, defaults: dict | None = None) -> str:
+    """``Name(a=1, b='x')``, leaving out arguments equal to the class's own defaults."""
+    defaults = defaults or {}
+    args = [f"{k}={_literal(v)}" for k, v in values.items() if k not in defaults or defaults[k] != v]
+    return f"{name}({', '.join(args)})"
+
+
+def _defaults(cls) -> dict:
+    return {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def variable_names(ids: list[str]) -> dict[str, str]:
+    """A Python identifier per node id, unique and clear of the script's own names."""
+    names: dict[str, str] = {}
+    for node_id in ids:
+        base = re.sub(r"\W+", "_", node_id).strip("_").lower() or "node"
+        if base[0].isdigit() or keyword.iskeyword(base) or base in RESERVED:
+            base = f"node_{base}"
+        name, n = base, 1
+        while name in names.values():
+            n += 1
+            name = f"{base}_{n}"
+        names[node_id] = name
+    return names
+
+
+class Exporter:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.vars = variable_names(plan.order)
+        self.tables: dict[tuple[str, str], Table] = {}
+        self.models: dict[tuple[str, str], Fitted] = {}
+        self.out = Built()
+
+    def run(self) -> Built:
+        for node_id in self.plan.order:
+            defn = self.plan.defs[node_id]
+            handler = getattr(self, f"_{defn.type}", None)
+            if handler is None and defn.type in STEP_NODES:
+                handler = self._step_node
+            code = handler(node_id) if handler else self._stub(node_id)
+            title = f"{self.plan.label(node_id)} ({defn.type})"
+            text = defn.description.splitlines()[0]
+            if handler is None:
+                text = f"**Not exported:** Flowza's `{defn.type}` node has no plain-Python version here; " \
+                       f"the stub below raises. {text}"
+            self.out.cells.append(Cell(title, text, code))
+        return self.out
+
+    # --- helpers ---
+    def _input(self, node_id: str, port: str):
+        source = self.plan.inputs[node_id].get(port)
+        if source is None:
+            return None
+        return self.tables.get(source) or self.models.get(source)
+
+    def _params(self, node_id: str):
+        return self.plan.params[node_id]
+
+    def _protected(self, node_id: str) -> tuple:
+        return tuple(sorted(self.plan.protected[node_id]))
+
+    # --- data input ---
+    def _sample_dataset(self, node_id: str) -> str:
+        name, v = self._params(node_id).name, self.vars[node_id]
+        self.tables[(node_id, "dataset")] = Table(v, v, "[]")
+        if name in SKLEARN_SAMPLES:
+            self.out.uses.add("datasets")
+            return (f"{v} = datasets.{SKLEARN_SAMPLES[name]}(as_frame=True).frame.reset_index(drop=True)"
+                    f"  # shipped with scikit-learn")
+        self.out.data[node_id] = str(resources.files("nodes").joinpath("data", samples._SHIPPED[name]))
+        return f"{v} = pd.read_csv(DATA[{node_id!r}])"
+
+    def _csv_loader(self, node_id: str) -> str:
+        p, v = self._params(node_id), self.vars[node_id]
+        settings = get_settings()
+        path = (settings.home_dir / "datasets" / f"{p.dataset_id}.csv" if p.dataset_id
+                else settings.data_root / p.file_path)
+        self.out.data[node_id] = str(Path(path))
+        options = {"sep": (p.separator, ","), "encoding": (p.encoding, "utf-8"),
+                   "header": (0 if p.has_header else None, 0), "na_values": (p.na_values or None, None),
+                   "skipinitialspace": (p.skip_initial_space, False)}
+        args = "".join(f", {k}={value!r}" for k, (value, default) in options.items() if value != default)
+        code = f"{v} = pd.read_csv(DATA[{node_id!r}]{args})"
+        if p.column_names:
+            code += f"\n{v}.columns = {list(p.column_names)!r}"
+        elif not p.has_header:
+            code += f"\n{v}.columns = [f\"column_{{i + 1}}\" for i in range(len({v}.columns))]"
+        else:
+            code += f"\n{v}.columns = [str(name) for name in {v}.columns]"
+        self.tables[(node_id, "dataset")] = Table(v, v, "[]")
+        return code
+
+    # --- table steps ---
+    def _steps_of(self, node_id: str) -> list[tuple[str, str]]:
+        """(step name, constructor) pairs for a table-step node."""
+        p, protected = self._params(node_id), self._protected(node_id)
+        kind, step = self.plan.defs[node_id].type, None
+        S = standalone_steps
+        if kind == "drop_nulls":
+            step = _call("DropNulls", {"subset": p.subset, "how": p.how}, _defaults(S.DropNulls))
+        elif kind == "drop_columns":
+            step = _call("DropColumns", {"columns": list(p.columns)})
+        elif kind == "filter_rows":
+            step = _call("FilterRows", {"column": p.column, "operator": p.operator, "value": p.value})
+        elif kind == "impute":
+            step = _call("Impute", {"strategy": p.strategy, "fill_value": p.fill_value, "columns": p.columns,
+                                    "protected": protected}, _defaults(S.Impute))
+        elif kind == "normalize":
+            step = _call("Normalize", {"method": p.method, "columns": p.columns, "protected": protected},
+                         _defaults(S.Normalize))
+        elif kind == "one_hot_encode":
+            step = _call("OneHot", {"columns": p.columns, "drop_first": p.drop_first,
+                                    "handle_unknown": p.handle_unknown, "protected": protected},
+                         _defaults(S.OneHot))
+        elif kind == "select_features":
+            target = next(iter(sorted(self.plan.protected[node_id])), None)
+            step = _call("SelectFeatures", {"method": p.method, "k": p.k, "threshold": p.threshold,
+                                            "columns": p.columns, "target": target}, _defaults(S.SelectFeatures))
+        if step:
+            return [(self.vars[node_id], step)]
+        steps = []  # preprocess: the same steps, in its order
+        if p.columns_to_drop:
+            steps.append(("drop_columns", _call("DropColumns", {"columns": list(p.columns_to_drop)})))
+        if p.drop_nulls:
+            steps.append(("drop_nulls", "DropNulls()"))
+        if p.encode_categorical:
+            steps.append(("one_hot", _call("OneHot", {"protected": protected}, _defaults(S.OneHot))))
+        if p.normalize:
+            steps.append(("normalize", _call("Normalize", {"protected": protected}, _defaults(S.Normalize))))
+        return [(f"{self.vars[node_id]}_{name}", constructor) for name, constructor in steps]
+
+    def _step_node(self, node_id: str) -> str:
+        source, v = self._input(node_id, "dataset"), self.vars[node_id]
+        steps = self._steps_of(node_id)
+        for _, constructor in steps:
+            self.out.uses_steps.add(constructor.split("(")[0])
+        self.tables[(node_id, "dataset")] = Table(v, source.raw, f"{v}_steps", source.fitted_on, source.target)
+        if not steps:
+            return f"{v}, {v}_steps = {source.frame}, {source.steps}  # nothing to do"
+        pairs = [f"({name!r}, {constructor})" for name, constructor in steps]
+        line = f"{v}, {v}_steps = apply({source.frame}, {source.steps}, {', '.join(pairs)})"
+        if len(line) <= 110:
+            return line
+        return f"{v}, {v}_steps = apply(\n    {source.frame}, {source.steps},\n" + "".join(f"    {p},\n" for p in pairs) + ")"
+
+    def _train_test_split(self, node_id: str) -> str:
+        source, p, v = self._input(node_id, "dataset"), self._params(node_id), self.vars[node_id]
+        stratify = f"{source.frame}[{p.target_column!r}]" if p.stratify else "None"
+        lines = [f"train_pos, test_pos = train_test_split(np.arange(len({source.frame})), test_size={p.test_size!r}, "
+                 f"random_state={p.random_state!r}, stratify={stratify})"]
+        if source.fitted_on == "all" and source.steps != "[]":
+            self.out.uses.add("pipeline")
+            lines += [
+                "# The steps above learned from every row (that chose the rows to split); fit them again on the",
+                "# training rows only, and transform the test rows with what the training rows taught them.",
+                f"{v}_pipeline = Pipeline([(name, clone(step)) for name, step in {source.steps}])",
+                f"{v}_train = {v}_pipeline.fit_transform({source.raw}.loc[{source.frame}.index[train_pos]])",
+                f"{v}_test = {v}_pipeline.transform({source.raw}.loc[{source.frame}.index[test_pos]])"]
+            steps = f"{v}_pipeline.steps"
+        else:
+            lines += [f"{v}_train, {v}_test = {source.frame}.iloc[train_pos], {source.frame}.iloc[test_pos]"]
+            steps = source.steps
+        lines.append(f"print(f\"split {{len({source.frame})}} rows into {{len(train_pos)}} train / "
+                     f"{{len(test_pos)}} test\")")
+        for port in ("train", "test"):
+            self.tables[(node_id, port)] = Table(f"{v}_{port}", source.raw, steps, "train", p.target_column)
+        return "\n".join(lines)
+
+    # --- training ---
+    def _fit(self, node_id: str, make: str, *, task: str, encode: bool = False, after: str = "") -> str:
+        """Code fitting ``make`` (an expression using ``task``) on the node's training table."""
+        table, p, v = self._input(node_id, "train"), self._params(node_id), self.vars[node_id]
+        target = p.target_column or table.target
+        lines = [f"{v}_target = {target!r}",
+                 f"X_train, y_train = {table.frame}.drop(columns=[{v}_target]), {table.frame}[{v}_target]",
+                 *self._task_lines(v, task),
+                 f"{v} = {make}"]
+        y = "y_train"
+        if encode:
+            lines.append(f"y_fit = np.searchsorted(np.asarray({v}_classes), y_train.to_numpy()) "
+                         f"if {v}_classes else y_train  # XGBoost wants classes as 0…n-1")
+            y = "y_fit"
+        lines.append(f"{v}.fit(features(X_train), {y})")
+        if after:
+            lines.append(after)
+        self.models[(node_id, "model")] = Fitted(v, table, f"{v}_target", f"{v}_classes", encode)
+        return "\n".join(lines)
+
+    @staticmethod
+    def _task_lines(v: str, task: str) -> list[str]:
+        if task == "auto":
+            return ["task = infer_task(y_train)  # as Flowza decides: classification for labels, else regression",
+                    f"{v}_classes = sorted(y_train.unique().tolist()) if task == \"classification\" else None"]
+        classes = "sorted(y_train.unique().tolist())" if task == "classification" else "None"
+        return [f"task = {task!r}", f"{v}_classes = {classes}"]
+
+    def _train_logreg(self, node_id: str) -> str:
+        p = self._params(node_id)
+        self.out.uses.add("logreg")
+        from sklearn.linear_model import LogisticRegression
+
+        make = _call("LogisticRegression", {"C": p.C, "max_iter": p.max_iter, "class_weight": p.class_weight,
+                                            "random_state": p.random_state}, _defaults(LogisticRegression))
+        return self._fit(node_id, make, task="classification")
+
+    def _train_linear_regression(self, node_id: str) -> str:
+        self.out.uses.add("linear")
+        from sklearn.linear_model import LinearRegression
+
+        make = _call("LinearRegression", {"fit_intercept": self._params(node_id).fit_intercept},
+                     _defaults(LinearRegression))
+        return self._fit(node_id, make, task="regression")
+
+    def _train_xgboost(self, node_id: str) -> str:
+        p = self._params(node_id)
+        self.out.uses.add("xgboost")
+        args = _call("", {"n_estimators": p.n_estimators, "max_depth": p.max_depth,
+                          "learning_rate": p.learning_rate, "subsample": p.subsample,
+                          "colsample_bytree": p.colsample_bytree, "random_state": p.random_state,
+                          "tree_method": "hist"})
+        make = f"(XGBClassifier if task == \"classification\" else XGBRegressor){args}"
+        return self._fit(node_id, make, task=p.task, encode=True)
+
+    def _train_random_forest(self, node_id: str) -> str:
+        p, v = self._params(node_id), self.vars[node_id]
+        self.out.uses.add("forest")
+        args = _call("", {"n_estimators": p.n_estimators, "max_depth": p.max_depth,
+                          "min_samples_leaf": p.min_samples_leaf, "random_state": p.random_state, "n_jobs": -1})
+        make = f"(RandomForestClassifier if task == \"classification\" else RandomForestRegressor){args}"
+        after = f"{v}.set_params(n_jobs=1)  # one thread to predict: tree outputs summed in a fixed order"
+        return self._fit(node_id, make, task=p.task, after=after)
+
+    # --- evaluation and registry ---
+    def _evaluate(self, node_id: str) -> str:
+        model, test, p = self._input(node_id, "model"), self._input(node_id, "test"), self._params(node_id)
+        m = model.estimator
+        if test.steps == model.table.steps:
+            rows = f"{test.frame}.drop(columns=[{model.target_var}])"
+        else:  # the test rows did not pass the model's steps: send their raw rows through them
+            self.out.uses.add("through")
+            rows = f"through({model.table.steps}, {test.raw}.loc[{test.frame}.index])[X_train.columns]"
+        decode = f"{m}.predict(X)"
+        if model.encoded:  # XGBoost answers a class's position
+            decode = f"{decode} if {model.classes} is None else np.asarray({model.classes})[{m}.predict(X)]"
+        wanted = f", wanted={list(p.metrics)!r}" if p.metrics else ""
+        positive = f", positive_label={p.positive_label!r}" if p.positive_label is not None else ""
+        return "\n".join([
+            f"X = features({rows})",
+            f"y_test = {test.frame}[{model.target_var}].to_numpy()",
+            f"pred = {decode}",
+            f"proba = {m}.predict_proba(X) if hasattr({m}, \"predict_proba\") else None",
+            f"metrics[{node_id!r}] = evaluate(y_test, pred, proba, {model.classes}{wanted}{positive})"])
+
+    def _register_model(self, node_id: str) -> str:
+        model, p = self._input(node_id, "model"), self._params(node_id)
+        self.models[(node_id, "model")] = model
+        self.out.uses.add("joblib")
+        alias = f" under the alias {p.alias!r}" if p.alias else ""
+        file = re.sub(r"[^A-Za-z0-9_.-]+", "-", p.name)
+        return "\n".join([
+            f"# Flowza registers this model in MLflow as {p.name!r}{alias}; here it is saved to a file:",
+            "# its fitted steps (raw rows in) and the estimator (features in).",
+            f"joblib.dump({{\"steps\": {model.table.steps}, \"estimator\": {model.estimator}}}, "
+            f"Path(MODEL_DIR) / {file + '.joblib'!r})"])
+
+    def _stub(self, node_id: str) -> str:
+        self.out.unsupported.append(node_id)
+        defn, v = self.plan.defs[node_id], self.vars[node_id]
+        inputs = ", ".join(f"{port}={self._var_of(self._input(node_id, port))}" for port in self.plan.inputs[node_id])
+        for port, kind in defn.outputs.items():
+            if kind == "dataset":
+                self.tables[(node_id, port)] = Table(v, v, "[]")
+        return "\n".join([
+            f"def {v}_node(**inputs):",
+            f"    \"\"\"NOT EXPORTED: Flowza's {defn.type!r} node. Write its code here.\"\"\"",
+            f"    raise NotImplementedError({f'node {node_id!r} ({defn.type}) was not exported: write it by hand'!r})",
+            "",
+            "",
+            f"{v} = {v}_node({inputs})"])
+
+    @staticmethod
+    def _var_of(value) -> str:
+        if isinstance(value, Table):
+            return value.frame
+        if isinstance(value, Fitted):
+            return value.estimator
+        return "None"
+
+
+def step_sources(names: set[str], uses: set[str]) -> str:
+    """The source of the standalone step classes used, with the helpers they and the script need."""
+    S = standalone_steps
+    classes = [cls for cls in (S.DropColumns, S.DropNulls, S.FilterRows, S.Impute, S.Normalize, S.OneHot,
+                               S.SelectFeatures) if cls.__name__ in names]
+    helpers = [S.is_numeric_feature, S.is_categorical_feature, S.pick_columns, S.unique_names] if classes else []
+    tail = [S.apply, S.features] + ([S.through] if "through" in uses else [])
+    return "\n\n".join(inspect.getsource(obj) for obj in helpers + classes + tail)
+
+
+def metrics_source() -> str:
+    return "\n\n".join(inspect.getsource(f) for f in (standalone_metrics.infer_task, standalone_metrics.positive_class,
+                                                      standalone_metrics.evaluate))
