@@ -45,9 +45,13 @@ class Export:
     unsupported: list[str]
 
 
+SHADOWED = {"json", "pathlib", "numpy", "pandas", "sklearn", "xgboost", "joblib"}  # what a script imports
+
+
 def slug(name: str) -> str:
-    """A file name from a workflow's name."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:80] or "workflow"
+    """A file name from a workflow's name; never one that would shadow a module the script imports."""
+    stem = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:80] or "workflow"
+    return f"{stem}_workflow" if stem in SHADOWED else stem
 
 
 def export_workflow(raw: dict, fmt: Format) -> Export:
