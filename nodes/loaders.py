@@ -122,7 +122,7 @@ class SampleDatasetParams(Params):
     name: Literal[tuple(SAMPLES)] = Field("iris", title="Dataset",  # type: ignore[valid-type]
                                           description="A dataset shipped with Flowza; the label column is "
                                                       "'target' (titanic: 'survived'; drop its 'alive', the "
-                                                      "same label in words).")
+                                                      "same label in words; housing: 'price').")
 
 
 @node(category="data input")

@@ -89,7 +89,7 @@ def _setup(built) -> list[Cell]:
     uses |= {"steps"} if built.uses_steps else set()
     uses |= {"scalers"} if "Normalize" in built.uses_steps else set()
     imports = [line for key in IMPORTS if key in uses for line in IMPORTS[key]]
-    data = "\n".join(f"    {node_id!r}: {path!r}," for node_id, path in built.data.items())
+    data = "\n".join(f"    {node_id!r}: {path!r},  # {note}" for node_id, (path, note) in built.data.items())
     parameters = f"DATA = {{\n{data}\n}}" if data else "DATA = {}"
     if "joblib" in uses:
         parameters += "\nMODEL_DIR = \".\"  # where fitted models are saved"

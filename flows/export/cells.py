@@ -14,7 +14,6 @@ import inspect
 import keyword
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from flows.export import standalone_metrics, standalone_steps
@@ -53,6 +52,7 @@ class Fitted:
     target_var: str  # the variable naming the target column
     classes: str  # the variable holding the classes (None for regression)
     encoded: bool  # labels fitted as their position in ``classes`` (XGBoost)
+    conditional: bool = False  # the task is decided when the script runs
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Built:
     """What exporting produced: cells, the data paths parameter, and what could not be exported."""
 
     cells: list[Cell] = field(default_factory=list)
-    data: dict[str, str] = field(default_factory=dict)  # node id -> file path
+    data: dict[str, tuple[str, str]] = field(default_factory=dict)  # node id -> (file path, what it is)
     unsupported: list[str] = field(default_factory=list)
     uses_steps: set[str] = field(default_factory=set)
     uses: set[str] = field(default_factory=set)  # imports and helpers needed: "xgboost", "joblib", ...
@@ -75,6 +75,13 @@ def _call(name: str, values: dict, defaults: dict | None = None) -> str:
     defaults = defaults or {}
     args = [f"{k}={_literal(v)}" for k, v in values.items() if k not in defaults or defaults[k] != v]
     return f"{name}({', '.join(args)})"
+
+
+def _wrapped(head: str, args: str, width: int = 110) -> str:
+    """``head(args)``, the arguments on a line of their own when that is too long."""
+    if len(head) + len(args) <= width:
+        return head + args
+    return f"{head}(\n    {args[1:-1]},\n)"
 
 
 def _defaults(cls) -> dict:
@@ -141,7 +148,8 @@ class Exporter:
             self.out.uses.add("datasets")
             return (f"{v} = datasets.{SKLEARN_SAMPLES[name]}(as_frame=True).frame.reset_index(drop=True)"
                     f"  # shipped with scikit-learn")
-        self.out.data[node_id] = str(resources.files("nodes").joinpath("data", samples._SHIPPED[name]))
+        self.out.data[node_id] = (str(samples.shipped_file(name)),
+                                  f"{self.plan.label(node_id)}: the {name!r} sample shipped with Flowza")
         return f"{v} = pd.read_csv(DATA[{node_id!r}])"
 
     def _csv_loader(self, node_id: str) -> str:
@@ -149,7 +157,8 @@ class Exporter:
         settings = get_settings()
         path = (settings.home_dir / "datasets" / f"{p.dataset_id}.csv" if p.dataset_id
                 else settings.data_root / p.file_path)
-        self.out.data[node_id] = str(Path(path))
+        self.out.data[node_id] = (str(Path(path)), self.plan.label(node_id) + (
+            f": dataset {p.dataset_id!r} uploaded to Flowza" if p.dataset_id else f": {p.file_path}"))
         options = {"sep": (p.separator, ","), "encoding": (p.encoding, "utf-8"),
                    "header": (0 if p.has_header else None, 0), "na_values": (p.na_values or None, None),
                    "skipinitialspace": (p.skip_initial_space, False)}
@@ -241,49 +250,50 @@ class Exporter:
         return "\n".join(lines)
 
     # --- training ---
-    def _fit(self, node_id: str, make: str, *, task: str, encode: bool = False, after: str = "") -> str:
-        """Code fitting ``make`` (an expression using ``task``) on the node's training table."""
+    def _fit(self, node_id: str, estimators: tuple[str, str], args: str, *, task: str, encode: bool = False,
+             after: str = "") -> str:
+        """Code fitting the classifier or regressor of ``estimators`` (as ``task`` says) on the training table."""
         table, p, v = self._input(node_id, "train"), self._params(node_id), self.vars[node_id]
         target = p.target_column or table.target
         lines = [f"{v}_target = {target!r}",
-                 f"X_train, y_train = {table.frame}.drop(columns=[{v}_target]), {table.frame}[{v}_target]",
-                 *self._task_lines(v, task),
-                 f"{v} = {make}"]
+                 f"X_train, y_train = {table.frame}.drop(columns=[{v}_target]), {table.frame}[{v}_target]"]
+        if task == "auto":
+            lines += ["task = infer_task(y_train)  # as Flowza decides: classification for labels, else regression",
+                      f"{v}_classes = sorted(y_train.unique().tolist()) if task == \"classification\" else None",
+                      _wrapped(f"{v} = ({estimators[0]} if task == \"classification\" else {estimators[1]})", args)]
+        else:
+            classes = "sorted(y_train.unique().tolist())" if task == "classification" else "None"
+            lines += [f"{v}_classes = {classes}",
+                      _wrapped(f"{v} = {estimators[0] if task == 'classification' else estimators[1]}", args)]
+        encode = encode and task != "regression"
         y = "y_train"
         if encode:
-            lines.append(f"y_fit = np.searchsorted(np.asarray({v}_classes), y_train.to_numpy()) "
-                         f"if {v}_classes else y_train  # XGBoost wants classes as 0…n-1")
+            lines.append(f"y_fit = np.searchsorted(np.asarray({v}_classes), y_train.to_numpy())"
+                         + (f" if {v}_classes else y_train" if task == "auto" else "")
+                         + "  # XGBoost wants classes as 0…n-1")
             y = "y_fit"
         lines.append(f"{v}.fit(features(X_train), {y})")
         if after:
             lines.append(after)
-        self.models[(node_id, "model")] = Fitted(v, table, f"{v}_target", f"{v}_classes", encode)
+        self.models[(node_id, "model")] = Fitted(v, table, f"{v}_target", f"{v}_classes", encode,
+                                                 conditional=task == "auto")
         return "\n".join(lines)
 
-    @staticmethod
-    def _task_lines(v: str, task: str) -> list[str]:
-        if task == "auto":
-            return ["task = infer_task(y_train)  # as Flowza decides: classification for labels, else regression",
-                    f"{v}_classes = sorted(y_train.unique().tolist()) if task == \"classification\" else None"]
-        classes = "sorted(y_train.unique().tolist())" if task == "classification" else "None"
-        return [f"task = {task!r}", f"{v}_classes = {classes}"]
-
     def _train_logreg(self, node_id: str) -> str:
-        p = self._params(node_id)
-        self.out.uses.add("logreg")
         from sklearn.linear_model import LogisticRegression
 
-        make = _call("LogisticRegression", {"C": p.C, "max_iter": p.max_iter, "class_weight": p.class_weight,
-                                            "random_state": p.random_state}, _defaults(LogisticRegression))
-        return self._fit(node_id, make, task="classification")
+        p = self._params(node_id)
+        self.out.uses.add("logreg")
+        args = _call("", {"C": p.C, "max_iter": p.max_iter, "class_weight": p.class_weight,
+                          "random_state": p.random_state}, _defaults(LogisticRegression))
+        return self._fit(node_id, ("LogisticRegression", ""), args, task="classification")
 
     def _train_linear_regression(self, node_id: str) -> str:
-        self.out.uses.add("linear")
         from sklearn.linear_model import LinearRegression
 
-        make = _call("LinearRegression", {"fit_intercept": self._params(node_id).fit_intercept},
-                     _defaults(LinearRegression))
-        return self._fit(node_id, make, task="regression")
+        self.out.uses.add("linear")
+        args = _call("", {"fit_intercept": self._params(node_id).fit_intercept}, _defaults(LinearRegression))
+        return self._fit(node_id, ("", "LinearRegression"), args, task="regression")
 
     def _train_xgboost(self, node_id: str) -> str:
         p = self._params(node_id)
@@ -292,17 +302,16 @@ class Exporter:
                           "learning_rate": p.learning_rate, "subsample": p.subsample,
                           "colsample_bytree": p.colsample_bytree, "random_state": p.random_state,
                           "tree_method": "hist"})
-        make = f"(XGBClassifier if task == \"classification\" else XGBRegressor){args}"
-        return self._fit(node_id, make, task=p.task, encode=True)
+        return self._fit(node_id, ("XGBClassifier", "XGBRegressor"), args, task=p.task, encode=True)
 
     def _train_random_forest(self, node_id: str) -> str:
         p, v = self._params(node_id), self.vars[node_id]
         self.out.uses.add("forest")
         args = _call("", {"n_estimators": p.n_estimators, "max_depth": p.max_depth,
                           "min_samples_leaf": p.min_samples_leaf, "random_state": p.random_state, "n_jobs": -1})
-        make = f"(RandomForestClassifier if task == \"classification\" else RandomForestRegressor){args}"
         after = f"{v}.set_params(n_jobs=1)  # one thread to predict: tree outputs summed in a fixed order"
-        return self._fit(node_id, make, task=p.task, after=after)
+        return self._fit(node_id, ("RandomForestClassifier", "RandomForestRegressor"), args, task=p.task,
+                         after=after)
 
     # --- evaluation and registry ---
     def _evaluate(self, node_id: str) -> str:
@@ -315,7 +324,9 @@ class Exporter:
             rows = f"through({model.table.steps}, {test.raw}.loc[{test.frame}.index])[X_train.columns]"
         decode = f"{m}.predict(X)"
         if model.encoded:  # XGBoost answers a class's position
-            decode = f"{decode} if {model.classes} is None else np.asarray({model.classes})[{m}.predict(X)]"
+            decode = f"np.asarray({model.classes})[{m}.predict(X)]"
+            if model.conditional:
+                decode = f"{m}.predict(X) if {model.classes} is None else {decode}"
         wanted = f", wanted={list(p.metrics)!r}" if p.metrics else ""
         positive = f", positive_label={p.positive_label!r}" if p.positive_label is not None else ""
         return "\n".join([

@@ -18,7 +18,7 @@ from tests.benchmarks.stack import Stack
 
 READY_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 180
-TEMPLATES = {"classification", "cleaning", "regression", "titanic", "xgboost"}
+TEMPLATES = {"classification", "cleaning", "model_comparison", "regression", "titanic", "xgboost"}
 
 
 @pytest.fixture(scope="module")

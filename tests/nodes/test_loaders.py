@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from flowza.errors import DatasetTooLarge, EmptyData, FileNotFound, FlowzaError, InvalidParameter, ParseError
-from nodes.samples import SAMPLES
+from nodes.samples import LABELS, SAMPLES
 
 PEOPLE = pd.DataFrame({"name": ["Ada", "José", "Zoë"], "age": [36, 41, 29]})
 
@@ -149,7 +149,7 @@ def test_exactly_one_source_must_be_given(load_csv, params):
 def test_every_sample_loads_a_table_with_its_label(run_node, name):
     frame = run_node("sample_dataset", name=name)["dataset"].frame
 
-    label = "survived" if name == "titanic" else "target"
+    label = LABELS[name]
     assert len(frame) > 0 and label in frame.columns
     assert frame[label].notna().all()
 
