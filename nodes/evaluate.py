@@ -10,15 +10,14 @@ from pydantic import Field
 from sklearn import metrics as skm
 
 from flowza.errors import InvalidParameter
-from nodes import plots
+from nodes import metrics, plots
 from nodes.base import Params, node
 from nodes.columns import require_columns
+from nodes.metrics import CLASSIFICATION, REGRESSION
 from nodes.names import unique_names
 from nodes.ports import Dataset, Metrics, Model
 
 MetricName = Literal["accuracy", "f1_score", "precision", "recall", "confusion_matrix", "roc_auc", "rmse", "mae", "r2"]
-CLASSIFICATION = ["accuracy", "f1_score", "precision", "recall", "confusion_matrix", "roc_auc"]
-REGRESSION = ["rmse", "mae", "r2"]
 
 
 class EvaluateParams(Params):
@@ -38,15 +37,10 @@ class Evaluation(NamedTuple):
 
 
 def positive_class(classes: list, chosen=None):
-    if chosen is not None:
-        match = [c for c in classes if c == chosen or str(c) == str(chosen)]
-        if not match:
-            raise InvalidParameter(f"positive_label {chosen!r} is not a class: {classes}", field="positive_label")
-        return match[0]
-    for candidate in (1, True):
-        if any(c is candidate or (type(c) is type(candidate) and c == candidate) for c in classes):
-            return candidate
-    return classes[1]
+    try:
+        return metrics.positive_class(classes, chosen)
+    except ValueError as exc:
+        raise InvalidParameter(str(exc), field="positive_label") from exc
 
 
 def _importances(predictor) -> np.ndarray | None:
@@ -60,35 +54,16 @@ def _importances(predictor) -> np.ndarray | None:
 
 def _classification(predictor, y, pred, proba, wanted, positive_label, values, artifacts):
     classes = list(predictor.classes)
-    binary = len(classes) == 2
-    pos = positive_class(classes, positive_label) if binary else None
-    scores = {"f1_score": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}
-    if "accuracy" in wanted:
-        values["accuracy"] = float(skm.accuracy_score(y, pred))
-    for name, fn in scores.items():
-        if name not in wanted:
-            continue
-        if binary:
-            values[name] = float(fn(y, pred, pos_label=pos, average="binary", zero_division=0))
-        else:
-            values[name] = float(fn(y, pred, labels=classes, average="weighted", zero_division=0))
-            values[f"{name}_macro"] = float(fn(y, pred, labels=classes, average="macro", zero_division=0))
-    if "confusion_matrix" in wanted:
-        matrix = skm.confusion_matrix(y, pred, labels=classes)
-        values["confusion_matrix"] = matrix.tolist()
+    pos = positive_class(classes, positive_label) if len(classes) == 2 else None
+    values.update(metrics.classification_metrics(y, pred, proba, classes, wanted, pos))
+    if "confusion_matrix" in values:
         values["labels"] = [c.item() if hasattr(c, "item") else c for c in classes]
         if artifacts is not None:
-            artifacts["confusion_matrix.png"] = plots.confusion_matrix_png(matrix, classes)
-    if "roc_auc" in wanted and proba is not None and len(set(y)) == len(classes):
-        if binary:
-            score = proba[:, classes.index(pos)]
-            values["roc_auc"] = float(skm.roc_auc_score(y == pos, score))
-            if artifacts is not None:
-                fpr, tpr, _ = skm.roc_curve(y == pos, score)
-                artifacts["roc_curve.png"] = plots.roc_curve_png(fpr, tpr, values["roc_auc"])
-        else:
-            values["roc_auc"] = float(skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted",
-                                                        labels=classes))
+            artifacts["confusion_matrix.png"] = plots.confusion_matrix_png(np.asarray(values["confusion_matrix"]),
+                                                                           classes)
+    if "roc_auc" in values and pos is not None and artifacts is not None:
+        fpr, tpr, _ = skm.roc_curve(y == pos, proba[:, classes.index(pos)])
+        artifacts["roc_curve.png"] = plots.roc_curve_png(fpr, tpr, values["roc_auc"])
     values["classification_report"] = skm.classification_report(y, pred, labels=classes, output_dict=True,
                                                                  zero_division=0)
 
@@ -115,12 +90,7 @@ def evaluate(model: Model, test: Dataset, params: EvaluateParams) -> Evaluation:
             predictions["probability"] = proba.max(axis=1)
         _classification(predictor, y, pred, proba, wanted, params.positive_label, values, artifacts)
     else:
-        if "rmse" in wanted:
-            values["rmse"] = float(np.sqrt(skm.mean_squared_error(y, pred)))
-        if "mae" in wanted:
-            values["mae"] = float(skm.mean_absolute_error(y, pred))
-        if "r2" in wanted:
-            values["r2"] = float(skm.r2_score(y, pred))
+        values.update(metrics.regression_metrics(y, pred, wanted))
         if artifacts is not None:
             artifacts["residuals.png"] = plots.residuals_png(y, pred)
     importances = _importances(predictor)

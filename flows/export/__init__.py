@@ -45,6 +45,8 @@ class Export:
     unsupported: list[str]
 
 
+FUTURE = "from __future__ import annotations  # the copied helpers' type hints stay unevaluated"
+HELPERS = "Steps and metrics"
 SHADOWED = {"json", "pathlib", "numpy", "pandas", "sklearn", "xgboost", "joblib"}  # what a script imports
 
 
@@ -96,13 +98,13 @@ def _setup(built) -> list[Cell]:
     helpers = "\n\n\n".join(filter(None, [step_sources(built.uses_steps, built.uses), metrics_source()]))
     return [Cell("Parameters", "Where the data comes from: one path per loader node.", parameters),
             Cell("Imports", "pandas, NumPy, scikit-learn and XGBoost only.", "\n".join(imports)),
-            Cell("Steps and metrics", "Flowza's table steps as scikit-learn transformers, and the metrics of "
+            Cell(HELPERS, "Flowza's table steps as scikit-learn transformers, and the metrics of "
                  "its evaluate node.", helpers + "\n\n\nmetrics = {}")]
 
 
 def _script(header: str, cells: list[Cell]) -> str:
     doc = header.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    parts = [f'"""{doc}\n"""']
+    parts = [f'"""{doc}\n"""', FUTURE]
     for cell in cells:
         parts.append(f"# %% {cell.title}\n# {cell.text}\n{cell.code}")
     return "\n\n".join(parts) + "\n"
@@ -116,7 +118,7 @@ def _notebook(header: str, cells: list[Cell]) -> str:
     book.cells.append(nbformat.v4.new_markdown_cell(header))
     for cell in cells:
         book.cells.append(nbformat.v4.new_markdown_cell(f"## {cell.title}\n\n{cell.text}"))
-        code = nbformat.v4.new_code_cell(cell.code)
+        code = nbformat.v4.new_code_cell(f"{FUTURE}\n\n{cell.code}" if cell.title == HELPERS else cell.code)
         if cell.title == "Parameters":
             code.metadata["tags"] = ["parameters"]  # papermill's parameters cell
         book.cells.append(code)

@@ -16,15 +16,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.export import standalone_metrics, standalone_steps
+from flows.export import standalone_steps
 from flows.validation import Plan
 from flowza.settings import get_settings
-from nodes import samples
+from nodes import metrics, samples
+from nodes.train import infer_task
 
 SKLEARN_SAMPLES = {"iris": "load_iris", "digits": "load_digits", "wine": "load_wine",
                    "breast_cancer": "load_breast_cancer", "diabetes": "load_diabetes"}
-RESERVED = {"pd", "np", "json", "joblib", "DATA", "MODEL_DIR", "metrics", "features", "evaluate", "apply",
-            "infer_task", "positive_class", "clone", "Pipeline", "train_test_split", "datasets", "through"}
+RESERVED = {"pd", "np", "ptypes", "skm", "json", "joblib", "Path", "DATA", "MODEL_DIR", "CLASSIFICATION",
+            "REGRESSION", "metrics", "features", "apply", "through", "infer_task", "positive_class",
+            "classification_metrics", "regression_metrics", "clone", "Pipeline", "train_test_split", "datasets",
+            "task", "pred", "proba", "y_test", "y_fit", "X", "X_train", "y_train", "train_pos", "test_pos"}
 STEP_NODES = {"drop_nulls", "drop_columns", "impute", "normalize", "one_hot_encode", "select_features",
               "filter_rows", "preprocess"}
 
@@ -52,7 +55,7 @@ class Fitted:
     target_var: str  # the variable naming the target column
     classes: str  # the variable holding the classes (None for regression)
     encoded: bool  # labels fitted as their position in ``classes`` (XGBoost)
-    conditional: bool = False  # the task is decided when the script runs
+    task: str = "auto"  # classification, regression, or auto: decided when the script runs
 
 
 @dataclass
@@ -275,8 +278,7 @@ class Exporter:
         lines.append(f"{v}.fit(features(X_train), {y})")
         if after:
             lines.append(after)
-        self.models[(node_id, "model")] = Fitted(v, table, f"{v}_target", f"{v}_classes", encode,
-                                                 conditional=task == "auto")
+        self.models[(node_id, "model")] = Fitted(v, table, f"{v}_target", f"{v}_classes", encode, task)
         return "\n".join(lines)
 
     def _train_logreg(self, node_id: str) -> str:
@@ -325,16 +327,21 @@ class Exporter:
         decode = f"{m}.predict(X)"
         if model.encoded:  # XGBoost answers a class's position
             decode = f"np.asarray({model.classes})[{m}.predict(X)]"
-            if model.conditional:
+            if model.task == "auto":
                 decode = f"{m}.predict(X) if {model.classes} is None else {decode}"
-        wanted = f", wanted={list(p.metrics)!r}" if p.metrics else ""
+        wanted = f", {list(p.metrics)!r}" if p.metrics else ""
         positive = f", positive_label={p.positive_label!r}" if p.positive_label is not None else ""
+        figures = f"classification_metrics(y_test, pred, proba, {model.classes}{wanted}{positive})"
+        if model.task == "regression":
+            figures = f"regression_metrics(y_test, pred{wanted})"
+        elif model.task == "auto":
+            figures = f"regression_metrics(y_test, pred{wanted}) if {model.classes} is None else {figures}"
         return "\n".join([
             f"X = features({rows})",
             f"y_test = {test.frame}[{model.target_var}].to_numpy()",
             f"pred = {decode}",
             f"proba = {m}.predict_proba(X) if hasattr({m}, \"predict_proba\") else None",
-            f"metrics[{node_id!r}] = evaluate(y_test, pred, proba, {model.classes}{wanted}{positive})"])
+            f"metrics[{node_id!r}] = {figures}"])
 
     def _register_model(self, node_id: str) -> str:
         model, p = self._input(node_id, "model"), self._params(node_id)
@@ -377,11 +384,13 @@ def step_sources(names: set[str], uses: set[str]) -> str:
     S = standalone_steps
     classes = [cls for cls in (S.DropColumns, S.DropNulls, S.FilterRows, S.Impute, S.Normalize, S.OneHot,
                                S.SelectFeatures) if cls.__name__ in names]
-    helpers = [S.is_numeric_feature, S.is_categorical_feature, S.pick_columns, S.unique_names] if classes else []
+    helpers = [*S.COPIED_HELPERS, S.pick_columns] if classes else []
     tail = [S.apply, S.features] + ([S.through] if "through" in uses else [])
     return "\n\n".join(inspect.getsource(obj) for obj in helpers + classes + tail)
 
 
 def metrics_source() -> str:
-    return "\n\n".join(inspect.getsource(f) for f in (standalone_metrics.infer_task, standalone_metrics.positive_class,
-                                                      standalone_metrics.evaluate))
+    """Flowza's own metric functions (``nodes.metrics``) and how it tells classification from regression."""
+    constants = f"CLASSIFICATION = {metrics.CLASSIFICATION!r}\nREGRESSION = {metrics.REGRESSION!r}\n"
+    functions = (infer_task, metrics.positive_class, metrics.classification_metrics, metrics.regression_metrics)
+    return constants + "\n\n" + "\n\n".join(inspect.getsource(f) for f in functions)

@@ -3,25 +3,22 @@
 Each class here transforms a table exactly as its namesake in ``nodes.transforms`` does (the export tests
 run both and compare metrics to 1e-9), without Flowza's checks and messages: an exported script needs
 pandas, NumPy and scikit-learn only. The exporter copies the source of the classes a workflow uses
-(``inspect.getsource``), so this module imports nothing of Flowza's.
+(``inspect.getsource``), with the pure helpers they share with Flowza (``COPIED_HELPERS``), which import
+nothing of Flowza's themselves.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
+from nodes.columns import is_categorical_feature, is_numeric_feature
+from nodes.names import unique_names
+from nodes.transforms import _sorted_categories
 
-def is_numeric_feature(series):
-    return ptypes.is_numeric_dtype(series) and not ptypes.is_bool_dtype(series)
-
-
-def is_categorical_feature(series):
-    return not (ptypes.is_numeric_dtype(series) or ptypes.is_bool_dtype(series)
-                or ptypes.is_datetime64_any_dtype(series))
+COPIED_HELPERS = (is_numeric_feature, is_categorical_feature, unique_names, _sorted_categories)
 
 
 def pick_columns(frame, columns, protected, rule):
@@ -29,19 +26,6 @@ def pick_columns(frame, columns, protected, rule):
     if columns:
         return list(columns)
     return [c for c in frame.columns if c not in protected and rule(frame[c])]
-
-
-def unique_names(names, taken=()):
-    """Names as text, each unique and none in ``taken``: a repeat gets _2, _3, …"""
-    seen, out = {str(name) for name in taken}, []
-    for name in map(str, names):
-        candidate, n = name, 1
-        while candidate in seen:
-            n += 1
-            candidate = f"{name}_{n}"
-        seen.add(candidate)
-        out.append(candidate)
-    return out
 
 
 class DropColumns(TransformerMixin, BaseEstimator):
@@ -163,7 +147,7 @@ class OneHot(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         cols = pick_columns(X, self.columns, self.protected, is_categorical_feature)
-        self.categories_ = {c: self._sorted(X[c]) for c in cols}
+        self.categories_ = {c: _sorted_categories(X[c]) for c in cols}
         taken = [c for c in X.columns if c not in self.categories_]
         self.names_ = {}
         for c, cats in self.categories_.items():
@@ -171,14 +155,6 @@ class OneHot(TransformerMixin, BaseEstimator):
             self.names_[c] = unique_names([f"{c}_{label}" for label in labels], taken)
             taken += self.names_[c]
         return self
-
-    @staticmethod
-    def _sorted(series):
-        values = series.dropna().unique().tolist()
-        try:
-            return sorted(values)
-        except TypeError:  # mixed types: by text, then type
-            return sorted(values, key=lambda v: (str(v), type(v).__name__))
 
     def transform(self, X):
         blocks = [X.drop(columns=list(self.categories_))]

@@ -11,13 +11,12 @@ import os
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.request
 
 import pytest
 
 from api.serving.scoring import answer, parse_body, score
-from tests.api.test_mlflow_parity import post as post_json
+from tests.api.test_mlflow_parity import post as post_json, wait_for_ping
 from tests.api.test_models_api import use_registry
 from tests.api.test_serving_scoring import bodies, passengers, registry  # noqa: F401
 from tests.conftest import free_port
@@ -83,15 +82,9 @@ def server(context, tmp_path_factory):
         [str(python), "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port)],
         cwd=context, env={**env, "SERVING_TOKEN": TOKEN, "MODEL_VERSION": "1"},
         stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
+    url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/ping", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.3)
+        wait_for_ping(url, process, log, 120, "the exported server")
         yield url
     finally:
         process.terminate()

@@ -31,6 +31,19 @@ MODELS = {"titanic-survival": "survival", "titanic-fare": "fare"}  # registered 
 MLFLOW_REFUSES = {"inputs_rows"}
 
 
+def wait_for_ping(url: str, process: subprocess.Popen, log: Path, timeout: float, what: str) -> None:
+    """Wait until a scoring server answers ``/ping``; fail with its log when it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/ping", timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{what} did not start: " + log.read_text()[-3000:])
+            time.sleep(0.3)
+
+
 @contextmanager
 def mlflow_models_serve(model_dir: Path, log: Path, workers: int = 1):
     """``mlflow models serve --env-manager local`` on a model folder, once it answers /ping; stopped after."""
@@ -41,16 +54,9 @@ def mlflow_models_serve(model_dir: Path, log: Path, workers: int = 1):
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"},
         stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
+    url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/ping", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("mlflow models serve did not start: " + log.read_text()[-3000:])
-                time.sleep(0.5)
+        wait_for_ping(url, process, log, 180, "mlflow models serve")
         yield url
     finally:
         stop(process)

@@ -56,8 +56,21 @@ ALL_STEPS = chain("Every step before the split", [
     ("split", "train_test_split", {"target_column": "survived", "random_state": 7}),
 ], [("logreg", "train_logreg", {"C": 0.5}), ("forest", "train_random_forest", {"n_estimators": 30})])
 
+AFTER_THE_SPLIT = {  # a step on the training rows only: the test rows reach the model through its steps
+    "name": "Scaled after the split",
+    "nodes": [{"id": "load", "type": "sample_dataset", "parameters": {"name": "iris"}},
+              {"id": "split", "type": "train_test_split", "parameters": {"target_column": "target", "stratify": True}},
+              {"id": "scale", "type": "normalize",
+               "parameters": {"columns": ["sepal length (cm)", "petal width (cm)"]}},
+              {"id": "train", "type": "train_logreg", "parameters": {"C": 0.3}},
+              {"id": "evaluate", "type": "evaluate", "parameters": {}}],
+    "connections": [{"source": "load", "target": "split"},
+                    {"source": "split", "sourceHandle": "train", "target": "scale"},
+                    {"source": "scale", "target": "train"}, {"source": "train", "target": "evaluate"},
+                    {"source": "split", "sourceHandle": "test", "target": "evaluate", "targetHandle": "test"}]}
+
 WORKFLOWS = {path.stem: json.loads(path.read_text()) for path in EXAMPLES} | {
-    "titanic_xgboost": TITANIC_XGBOOST, "every_step": ALL_STEPS}
+    "titanic_xgboost": TITANIC_XGBOOST, "every_step": ALL_STEPS, "after_the_split": AFTER_THE_SPLIT}
 
 
 def same(ours, theirs, where: str) -> None:

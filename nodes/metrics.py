@@ -1,48 +1,35 @@
-"""The metrics of Flowza's ``evaluate`` node as one plain function, copied into exported scripts.
+"""The figures of ``evaluate``, as plain functions of labels, predictions and probabilities.
 
-It computes what ``nodes.evaluate`` computes, with the same scikit-learn calls, so an exported script
-prints the run's figures; the export tests compare both to 1e-9. Imports nothing of Flowza's.
+They import nothing of Flowza's: exported scripts carry a copy of them (``flows.export``), so a script
+computes a run's metrics with the very same code.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from pandas.api import types as ptypes
 from sklearn import metrics as skm
 
-
-def infer_task(y):
-    """classification for text, booleans or at most 20 whole-number values; else regression."""
-    if ptypes.is_bool_dtype(y) or not ptypes.is_numeric_dtype(y):
-        return "classification"
-    if ptypes.is_float_dtype(y) and not np.all(np.mod(y.to_numpy(), 1) == 0):
-        return "regression"
-    return "classification" if y.nunique() <= 20 else "regression"
+CLASSIFICATION = ["accuracy", "f1_score", "precision", "recall", "confusion_matrix", "roc_auc"]
+REGRESSION = ["rmse", "mae", "r2"]
 
 
 def positive_class(classes, chosen=None):
     """The positive class of a binary target: ``chosen``, else 1, else True, else the second sorted label."""
     if chosen is not None:
-        return next(c for c in classes if c == chosen or str(c) == str(chosen))
+        match = [c for c in classes if c == chosen or str(c) == str(chosen)]
+        if not match:
+            raise ValueError(f"positive_label {chosen!r} is not a class: {classes}")
+        return match[0]
     for candidate in (1, True):
         if any(c is candidate or (type(c) is type(candidate) and c == candidate) for c in classes):
             return candidate
     return classes[1]
 
 
-def evaluate(y, pred, proba, classes=None, wanted=None, positive_label=None):
-    """Figures for held-out rows: classification when ``classes`` is given, else regression."""
-    values = {}
-    if classes is None:
-        wanted = wanted or ["rmse", "mae", "r2"]
-        if "rmse" in wanted:
-            values["rmse"] = float(np.sqrt(skm.mean_squared_error(y, pred)))
-        if "mae" in wanted:
-            values["mae"] = float(skm.mean_absolute_error(y, pred))
-        if "r2" in wanted:
-            values["r2"] = float(skm.r2_score(y, pred))
-        return values
-    wanted = wanted or ["accuracy", "f1_score", "precision", "recall", "confusion_matrix", "roc_auc"]
+def classification_metrics(y, pred, proba, classes, wanted=None, positive_label=None) -> dict:
+    """Accuracy, F1, precision, recall (binary: of the positive class; else weighted and macro), the
+    confusion matrix and ROC AUC (binary; else one-vs-rest, weighted) of held-out rows."""
+    wanted, values = wanted or CLASSIFICATION, {}
     binary = len(classes) == 2
     pos = positive_class(classes, positive_label) if binary else None
     if "accuracy" in wanted:
@@ -64,4 +51,16 @@ def evaluate(y, pred, proba, classes=None, wanted=None, positive_label=None):
         else:
             values["roc_auc"] = float(skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted",
                                                         labels=classes))
+    return values
+
+
+def regression_metrics(y, pred, wanted=None) -> dict:
+    """RMSE, MAE and r2 of held-out rows."""
+    wanted, values = wanted or REGRESSION, {}
+    if "rmse" in wanted:
+        values["rmse"] = float(np.sqrt(skm.mean_squared_error(y, pred)))
+    if "mae" in wanted:
+        values["mae"] = float(skm.mean_absolute_error(y, pred))
+    if "r2" in wanted:
+        values["r2"] = float(skm.r2_score(y, pred))
     return values
