@@ -25,9 +25,9 @@ from api.serving.prediction_log import PredictionLog  # noqa: E402
 from api.serving.tokens import TokenCheck  # noqa: E402
 from api.services import deployments  # noqa: E402
 from api.services.run_upkeep import run_upkeep  # noqa: E402
-from api.routes import (auth, catalog, datasets, deployments as deployment_routes, editor, health,  # noqa: E402
-                        live, models, monitoring, runs, schedules, sharing, tasks, versions, workflow_parts,
-                        workflows)
+from api.routes import (ai, auth, catalog, datasets, deployments as deployment_routes, editor, health,  # noqa: E402
+                        live, models, monitoring, runs, schedules, sharing, tasks, versions, workflow_export,
+                        workflow_parts, workflows)
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def create_app() -> FastAPI:
     fast_path.install(app)  # outermost: invocations skip the router and the other middleware
     app.state.models, app.state.tokens = ModelCache(), TokenCheck()
     app.state.prediction_log, app.state.prediction_calls = PredictionLog(), rate_limit.SlidingWindow()
-    for module in (editor, health, auth, catalog, tasks, workflows, workflow_parts, versions, sharing, schedules, runs, live,
-                   datasets, models, deployment_routes, monitoring):
+    for module in (editor, health, auth, catalog, tasks, workflows, workflow_parts, versions, workflow_export, sharing,
+                   schedules, runs, live, datasets, models, deployment_routes, monitoring, ai):
         app.include_router(module.router)
     return app

@@ -287,6 +287,56 @@ def _service_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--login-token", help="a login token (POST /api/auth/login) for a multi-user service")
 
 
+def _csv_source(path: str):
+    """``--dataset FILE``: a csv_loader reading the file by its path relative to FLOWZA_DATA_DIR."""
+    from flows.generate.profile import PROFILE_ROWS, Source
+    from flowza.settings import get_settings
+    from nodes.csv_reading import CsvReadOptions, read_csv
+
+    root, file = get_settings().data_root, Path(path).expanduser().resolve()
+    if not file.is_file():
+        raise FlowzaError(f"dataset file not found: {path}", code="FILE_NOT_FOUND")
+    if not file.is_relative_to(root):
+        raise FlowzaError(f"{path} is outside the data directory ({root}), where a csv_loader reads files: move "
+                          f"it there, or set FLOWZA_DATA_DIR to a folder holding it", code="INVALID_ARGUMENT")
+    relative = file.relative_to(root).as_posix()
+    frame = read_csv(file, CsvReadOptions(), nrows=PROFILE_ROWS)
+    return Source({"type": "csv_loader", "parameters": {"file_path": relative}}, frame, relative)
+
+
+def cmd_generate(args) -> int:
+    from flows.generate import generate_workflow
+
+    generated = generate_workflow(args.prompt, _csv_source(args.dataset) if args.dataset else None)
+    text = json.dumps(generated.workflow, indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(generated.to_dict(), indent=2))
+        return 0
+    say = sys.stdout if args.output else sys.stderr  # without -o, stdout is the workflow alone (pipe it)
+    print(generated.explanation, file=say)
+    for warning in generated.warnings:
+        print(f"  warning: {warning}", file=say)
+    print(f"wrote {args.output}: run it with `flowza run {args.output}`" if args.output else text)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from flows.export import export_workflow
+
+    exported = export_workflow(_load(args.file), args.format)
+    output = Path(args.output or exported.filename)
+    if output.resolve() == Path(args.file).resolve():
+        raise FlowzaError(f"{output} is the workflow file itself: give another name with -o", code="INVALID_PARAMETER")
+    output.write_text(exported.text, encoding="utf-8")
+    print(f"wrote {output}" + (f" (run it with: python {output})" if args.format == "py" else ""))
+    if exported.unsupported:
+        print(f"not exported (stubs that raise; write them by hand): {', '.join(exported.unsupported)}",
+              file=sys.stderr)
+    return 0
+
+
 def cmd_up(args) -> int:
     from flowza.up import up
 
@@ -345,6 +395,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true")
     _service_options(predict)
     predict.set_defaults(func=cmd_predict)
+    generate = sub.add_parser("generate", help="turn a description into a workflow JSON file (checked on a sample)")
+    generate.add_argument("prompt", help="e.g. \"predict survived from titanic with xgboost, fill missing ages\"")
+    generate.add_argument("--dataset", metavar="FILE.csv",
+                          help="a CSV to build on (default: the shipped sample the prompt names); the workflow's "
+                               "csv_loader reads it by its path relative to FLOWZA_DATA_DIR (default: the current "
+                               "folder), so a file outside that folder is refused")
+    generate.add_argument("-o", "--output", metavar="OUT.json", help="write the workflow here (default: stdout)")
+    generate.add_argument("--json", action="store_true", help="print workflow, explanation and warnings as JSON")
+    generate.set_defaults(func=cmd_generate)
+    export = sub.add_parser("export", help="write a workflow JSON file as a standalone Python script or notebook")
+    export.add_argument("file")
+    export.add_argument("--format", choices=["py", "ipynb", "json"], default="py")
+    export.add_argument("-o", "--output", help="where to write it (default: named after the workflow, in this folder)")
+    export.set_defaults(func=cmd_export)
     start = sub.add_parser("up", help="start Prefect, MLflow, a worker and the API on this machine")
     start.add_argument("--timeout", type=float, default=120, help="seconds each service may take to start")
     start.set_defaults(func=cmd_up)

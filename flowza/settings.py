@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = Field(
         default=None, description="Where monitoring POSTs an alert (JSON) when drift or an accuracy drop crosses a "
                                   "deployment's thresholds; unset: alerts are only logged and listed.")
+    llm_base_url: str | None = Field(
+        default=None, description="An OpenAI-compatible API (e.g. https://api.openai.com/v1) that drafts workflows "
+                                  "from prompts; unset: the built-in offline planner does.")
+    llm_api_key: str | None = Field(default=None, description="Bearer key for FLOWZA_LLM_BASE_URL, if it needs one.")
+    llm_model: str | None = Field(default=None, description="The chat model FLOWZA_LLM_BASE_URL is asked with.")
+    llm_timeout_s: float = Field(default=60, gt=0, le=600, description="How long one LLM request may take.")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ import {
 } from "@xyflow/react";
 import { useCallback, useEffect, useState, type DragEvent } from "react";
 import { useEditor, type FlowNode } from "../state/editor";
+import { GeneratedReview } from "../workflows/GeneratedReview";
 import { overlapping } from "../state/overlaps";
 import { toast } from "../state/toasts";
 import { CanvasToolbar } from "./CanvasToolbar";
@@ -154,6 +155,7 @@ export function Canvas() {
           />
         )}
         <CanvasToolbar />
+        <GeneratedReview />
       </ReactFlow>
       {nodes.length === 0 && <EmptyCanvas />}
       {dropping && <div className="drop-hint">Drop to add</div>}

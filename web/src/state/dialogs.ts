@@ -1,7 +1,7 @@
 // Which dialog of the editor is open (only one at a time).
 import { create } from "zustand";
 
-export type DialogName = "open" | "templates" | "history" | "shortcuts";
+export type DialogName = "open" | "templates" | "history" | "shortcuts" | "describe";
 
 export const useDialogs = create<{ open: DialogName | null; show: (name: DialogName) => void; close: () => void }>()(
   (set) => ({

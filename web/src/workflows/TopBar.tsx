@@ -1,14 +1,17 @@
-// The top bar: logo, workflow name and save state, file actions, run controls, templates, models, deployments.
+// The top bar: logo, workflow name and save state, file actions, run controls, templates, describe-your-pipeline,
+// export, models, deployments.
 import { useRef } from "react";
 import { ShortcutsDialog } from "../canvas/ShortcutsDialog";
 import { RunControls } from "../runs/RunControls";
 import { useDialogs } from "../state/dialogs";
 import { useEditor } from "../state/editor";
 import { Icon } from "../ui/Icon";
+import { DescribeDialog } from "./DescribeDialog";
+import { ExportMenu } from "./ExportMenu";
 import { HistoryDialog } from "./HistoryDialog";
 import { OpenDialog } from "./OpenDialog";
 import { TemplatesDialog } from "./TemplatesDialog";
-import { exportWorkflow, importWorkflowFile, newWorkflow, saveWorkflow } from "./workflowActions";
+import { importWorkflowFile, newWorkflow, saveWorkflow } from "./workflowActions";
 import "./topbar.css";
 
 export function TopBar({ onOpenModels, onOpenDeployments }: { onOpenModels: () => void; onOpenDeployments: () => void }) {
@@ -65,6 +68,10 @@ export function TopBar({ onOpenModels, onOpenDeployments }: { onOpenModels: () =
         <button type="button" className="btn btn-ghost" onClick={() => show("templates")} title="Templates">
           <Icon name="template" /> <span className="collapsible-label">Templates</span>
         </button>
+        <button type="button" className="btn btn-ghost" onClick={() => show("describe")}
+          title="Describe your pipeline: a sentence becomes a workflow" aria-label="Describe your pipeline">
+          <Icon name="sparkles" /> <span className="collapsible-label">Describe</span>
+        </button>
         <button type="button" className="btn btn-ghost" onClick={() => importInput.current?.click()} title="Import a workflow JSON">
           <Icon name="upload" /> <span className="collapsible-label">Import</span>
         </button>
@@ -81,9 +88,7 @@ export function TopBar({ onOpenModels, onOpenDeployments }: { onOpenModels: () =
             e.target.value = "";
           }}
         />
-        <button type="button" className="btn btn-ghost" onClick={exportWorkflow} title="Export as JSON">
-          <Icon name="download" /> <span className="collapsible-label">Export</span>
-        </button>
+        <ExportMenu />
         <button type="button" className="btn btn-ghost" onClick={onOpenModels}>
           <Icon name="models" /> Models
         </button>
@@ -103,6 +108,7 @@ export function TopBar({ onOpenModels, onOpenDeployments }: { onOpenModels: () =
       {dialog === "templates" && <TemplatesDialog onClose={close} />}
       {dialog === "history" && <HistoryDialog onClose={close} />}
       {dialog === "shortcuts" && <ShortcutsDialog onClose={close} />}
+      {dialog === "describe" && <DescribeDialog onClose={close} />}
     </header>
   );
 }

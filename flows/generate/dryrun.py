@@ -1,0 +1,80 @@
+"""Before a generated workflow is offered: it validates, and every node runs in-process on a sample of the data.
+
+The sample is up to 200 rows drawn across the target's classes (not the file's first rows, which may hold one
+class only); the loader itself still runs, on the file's first rows, so a missing file or a bad path shows up.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from flows.preview import SAMPLE_ROWS
+from flows.validation import Plan, validate_workflow
+from flowza.errors import FlowzaError
+from flowza.settings import get_settings
+from nodes.base import NodeContext
+from nodes.ports import Dataset
+
+log = logging.getLogger(__name__)
+
+
+def problems_of(workflow: dict) -> tuple[Plan | None, list[str]]:
+    """The validated plan, or None and every validation error as a sentence naming its node."""
+    plan, problems = validate_workflow(workflow)
+    return plan, [str(p) for p in problems if p.severity == "error"]
+
+
+def sample_rows(frame: pd.DataFrame, target: str | None, rows: int = SAMPLE_ROWS) -> pd.DataFrame:
+    """At most ``rows`` rows, each class of ``target`` kept in proportion (at least two rows of each when it can)."""
+    if len(frame) <= rows:
+        return frame.reset_index(drop=True)
+    if target is None or target not in frame.columns or frame[target].nunique() > rows // 4:
+        return frame.sample(rows, random_state=0).reset_index(drop=True)
+    share = rows / len(frame)
+    parts = [group.sample(min(len(group), max(2, round(len(group) * share))), random_state=0)
+             for _, group in frame.groupby(target, dropna=False, sort=True)]
+    return pd.concat(parts).sample(frac=1, random_state=0).head(rows).reset_index(drop=True)
+
+
+def dry_run(plan: Plan, frame: pd.DataFrame) -> list[dict]:
+    """Run every node of ``plan`` on a sample of ``frame`` (what its loader reads); return the nodes' warnings.
+
+    Raises the first node's ``FlowzaError`` (with its ``node_id``); evaluation draws no plots here.
+    """
+    settings, values, warnings = get_settings(), {}, []
+    targets = [t for nid in plan.order for t in _targets(plan, nid)]
+    sample = sample_rows(frame, targets[0] if targets else None)
+    for nid in plan.order:
+        defn, params = plan.defs[nid], plan.params[nid]
+        if defn.type == "evaluate":
+            params = params.model_copy(update={"plots": False})
+        ctx = NodeContext(node_id=nid, data_dir=settings.data_root, datasets_dir=settings.home_dir / "datasets",
+                          protected_columns=plan.protected[nid], max_dataset_mb=settings.max_dataset_mb,
+                          sample_rows=5, logger=log)
+        inputs = {port: values[src][src_port] for port, (src, src_port) in plan.inputs[nid].items()}
+        try:
+            outputs = defn.run(inputs, params, ctx)
+        except FlowzaError as exc:
+            exc.node_id = exc.node_id or nid
+            raise
+        except Exception as exc:  # a node's own bug: say which node, keep the details in the log
+            log.warning("dry run of node %s failed", nid, exc_info=True)
+            raise FlowzaError(f"node '{nid}' failed on a sample of the data: {exc}", code="NODE_FAILED",
+                              node_id=nid) from exc
+        finally:
+            warnings += [{"node_id": nid, **w} for w in ctx.warnings]
+        if defn.category == "data input":
+            read = [str(c) for c in next(iter(outputs.values())).frame.columns]
+            if read != [str(c) for c in frame.columns]:
+                raise FlowzaError(f"node '{nid}' reads columns {read[:10]}, not the profiled table's", node_id=nid,
+                                  code="NODE_FAILED")
+            outputs = {port: Dataset(sample.copy()) for port in outputs}
+        values[nid] = outputs
+    return warnings
+
+
+def _targets(plan: Plan, node_id: str) -> list[str]:
+    value = getattr(plan.params[node_id], "target_column", None)
+    return [value] if isinstance(value, str) else []
