@@ -213,10 +213,7 @@ def test_stratify_is_off_when_a_class_is_too_rare(data_dir):
     assert nodes_of(generated.workflow, "train_test_split")[0]["parameters"]["stratify"] is False
 
 
-RUN_ON_ENGINE = ["titanic-xgboost", "kaggle-issue-prompt", "customers-odd-names", "customers-regression-compare"]
-
-
-@pytest.mark.parametrize("case_id", RUN_ON_ENGINE)
+@pytest.mark.parametrize("case_id", [p[0] for p in ACCEPTED])
 def test_generated_workflow_runs_on_the_engine(case_id, data_dir, prefect_api_url):
     from flows.engine import execute
 
