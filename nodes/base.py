@@ -48,6 +48,18 @@ class NodeContext:
     sample_rows: int | None = None  # set when only a preview is wanted: loaders read at most this many rows
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("nodes"))
     warnings: list[dict] = field(default_factory=list)  # what ``warn`` reported, for the run record and the editor
+    # Named connections (database URLs, S3 credentials, API keys) of the run's owner: name -> settings and secret.
+    # The engine sets it; parameters only ever hold a connection's name.
+    connections: Callable[[str], dict[str, Any]] | None = field(default=None, repr=False)
+
+    def connection(self, name: str) -> dict[str, Any]:
+        """The named connection's settings with its secret (``{"kind": …, …}``), or a node error saying why not."""
+        from flowza.errors import NodeError
+
+        if self.connections is None:
+            raise NodeError(f"connection '{name}' cannot be used here: named connections are read only in runs",
+                            code="CONNECTION_NOT_FOUND", field="connection")
+        return self.connections(name)
 
     def warn(self, code: str, message: str, fix: dict[str, Any] | None = None) -> None:
         """Report a likely problem that does not stop the node; ``fix`` is parameter values that would solve it."""
