@@ -385,6 +385,8 @@ def step_sources(names: set[str], uses: set[str]) -> str:
     classes = [cls for cls in (S.DropColumns, S.DropNulls, S.FilterRows, S.Impute, S.Normalize, S.OneHot,
                                S.SelectFeatures) if cls.__name__ in names]
     helpers = [*S.COPIED_HELPERS, S.pick_columns] if classes else []
+    if {"DropColumns", "DropNulls", "FilterRows"} & names:
+        helpers.append(S.Stateless)
     tail = [S.apply, S.features] + ([S.through] if "through" in uses else [])
     return "\n\n".join(inspect.getsource(obj) for obj in helpers + classes + tail)
 

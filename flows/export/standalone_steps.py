@@ -28,32 +28,36 @@ def pick_columns(frame, columns, protected, rule):
     return [c for c in frame.columns if c not in protected and rule(frame[c])]
 
 
-class DropColumns(TransformerMixin, BaseEstimator):
-    def __init__(self, columns=()):
-        self.columns = columns
+class Stateless(TransformerMixin, BaseEstimator):
+    """A step that learns nothing: fitted as it is."""
 
     def fit(self, X, y=None):
         return self
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+
+class DropColumns(Stateless):
+    def __init__(self, columns=()):
+        self.columns = columns
 
     def transform(self, X):
         return X.drop(columns=list(self.columns))
 
 
-class DropNulls(TransformerMixin, BaseEstimator):
+class DropNulls(Stateless):
     """Drops rows with a missing value (``how``: any / all) in ``subset`` (default: every column)."""
 
     def __init__(self, subset=None, how="any"):
         self.subset = subset
         self.how = how
 
-    def fit(self, X, y=None):
-        return self
-
     def transform(self, X):
         return X.dropna(subset=self.subset or None, how=self.how)
 
 
-class FilterRows(TransformerMixin, BaseEstimator):
+class FilterRows(Stateless):
     """Keeps the rows where ``column <operator> value``."""
 
     OPERATORS = {
@@ -68,9 +72,6 @@ class FilterRows(TransformerMixin, BaseEstimator):
         self.column = column
         self.operator = operator
         self.value = value
-
-    def fit(self, X, y=None):
-        return self
 
     def transform(self, X):
         mask = self.OPERATORS[self.operator](X[self.column], self.value)

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
@@ -69,8 +71,38 @@ AFTER_THE_SPLIT = {  # a step on the training rows only: the test rows reach the
                     {"source": "scale", "target": "train"}, {"source": "train", "target": "evaluate"},
                     {"source": "split", "sourceHandle": "test", "target": "evaluate", "targetHandle": "test"}]}
 
+ODD_CSV = {  # a file as it comes: ';'-separated, odd column names, gaps; node ids that are Python keywords
+    "name": "class",
+    "nodes": [{"id": "import", "type": "csv_loader", "parameters": {"file_path": "customers.csv", "separator": ";"}},
+              {"id": "def", "type": "drop_columns", "parameters": {"columns": ["Customer ID"]}},
+              {"id": "X", "type": "impute", "parameters": {}},
+              {"id": "1st", "type": "one_hot_encode", "parameters": {}},
+              {"id": "f", "type": "filter_rows", "parameters": {"column": "1", "operator": "in", "value": [0, 1, 2, 3]}},
+              {"id": "split", "type": "train_test_split", "parameters": {"target_column": "Churned?", "stratify": True}},
+              {"id": "m", "type": "train_xgboost", "parameters": {"n_estimators": 30}},
+              {"id": "e", "type": "evaluate", "parameters": {"positive_label": "yes"}}],
+    "connections": [{"source": "import", "target": "def"}, {"source": "def", "target": "X"},
+                    {"source": "X", "target": "1st"}, {"source": "1st", "target": "f"},
+                    {"source": "f", "target": "split"}, {"source": "split", "sourceHandle": "train", "target": "m"},
+                    {"source": "m", "target": "e"},
+                    {"source": "split", "sourceHandle": "test", "target": "e", "targetHandle": "test"}]}
+
+
+def write_customers(folder: Path) -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({
+        "Customer ID": [f"C{i}" for i in range(300)],
+        "Monthly Charges ($)": np.where(rng.random(300) < 0.05, np.nan, rng.uniform(10, 120, 300).round(2)),
+        'contract "type"': rng.choice(["month-to-month", "one year", "two year", None], 300),
+        "Churned?": rng.choice(["yes", "no"], 300),
+        "naïve score": rng.random(300).round(3),
+        "1": rng.integers(0, 6, 300)})
+    frame.to_csv(folder / "customers.csv", sep=";", index=False)
+
+
 WORKFLOWS = {path.stem: json.loads(path.read_text()) for path in EXAMPLES} | {
-    "titanic_xgboost": TITANIC_XGBOOST, "every_step": ALL_STEPS, "after_the_split": AFTER_THE_SPLIT}
+    "titanic_xgboost": TITANIC_XGBOOST, "every_step": ALL_STEPS, "after_the_split": AFTER_THE_SPLIT,
+    "odd_csv": ODD_CSV}
 
 
 def same(ours, theirs, where: str) -> None:
@@ -105,6 +137,9 @@ def test_the_exported_script_and_notebook_print_the_runs_metrics(name, flowza_en
     from flowza.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))  # passengers.json reads a file of the repository
+    if name == "odd_csv":
+        write_customers(tmp_path)
+        monkeypatch.setenv("FLOWZA_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
     workflow = WORKFLOWS[name]
     record = execute(workflow)
