@@ -74,26 +74,33 @@ def _ancestors(spec, node_id: str) -> set[str]:
     return seen
 
 
+def run_on_sample(plan, nid: str, values: dict, sample_rows: int, warnings: list[dict], params=None) -> dict:
+    """Run node ``nid`` in-process on its inputs (``values`` of the nodes before it), loaders reading at most
+    ``sample_rows`` rows; its warnings are added to ``warnings``. A node's own bug is a ``NODE_FAILED``."""
+    settings, defn = get_settings(), plan.defs[nid]
+    ctx = NodeContext(node_id=nid, data_dir=settings.data_root, datasets_dir=settings.home_dir / "datasets",
+                      protected_columns=plan.protected[nid], max_dataset_mb=settings.max_dataset_mb,
+                      sample_rows=sample_rows, logger=log)
+    inputs = {port: values[src][src_port] for port, (src, src_port) in plan.inputs[nid].items()}
+    try:
+        return defn.run(inputs, params or plan.params[nid], ctx)
+    except FlowzaError as exc:
+        exc.node_id = exc.node_id or nid
+        raise
+    except Exception as exc:  # a node's own bug: say which node, keep the details in the log
+        log.warning("running node %s on a sample failed", nid, exc_info=True)
+        raise FlowzaError(f"node '{nid}' failed on a sample of the data: {exc}", code="NODE_FAILED",
+                          node_id=nid) from exc
+    finally:
+        warnings += [{"node_id": nid, **w} for w in ctx.warnings]
+
+
 def _run_sample(plan, sample_rows: int, warnings: list[dict]) -> dict[str, dict]:
     """Each upstream node's outputs on the sample; the warnings nodes reported are added to ``warnings``."""
-    settings, values = get_settings(), {}
+    values = {}
     for nid in plan.order:
         defn = plan.defs[nid]
-        ctx = NodeContext(node_id=nid, data_dir=settings.data_root, datasets_dir=settings.home_dir / "datasets",
-                          protected_columns=plan.protected[nid], max_dataset_mb=settings.max_dataset_mb,
-                          sample_rows=sample_rows, logger=log)
-        inputs = {port: values[src][src_port] for port, (src, src_port) in plan.inputs[nid].items()}
-        try:
-            outputs = defn.run(inputs, plan.params[nid], ctx)
-        except FlowzaError as exc:
-            exc.node_id = exc.node_id or nid
-            raise
-        except Exception as exc:  # a node's own bug: say which node, keep the details in the log
-            log.warning("previewing node %s failed", nid, exc_info=True)
-            raise FlowzaError(f"node '{nid}' failed on a sample of the data: {exc}", code="NODE_FAILED",
-                              node_id=nid) from exc
-        finally:
-            warnings += [{"node_id": nid, **w} for w in ctx.warnings]
+        outputs = run_on_sample(plan, nid, values, sample_rows, warnings)
         if defn.category == "data input":  # samples that ship whole are cut to size too
             outputs = {p: Dataset(v.frame.head(sample_rows)) if isinstance(v, Dataset) else v
                        for p, v in outputs.items()}

@@ -10,11 +10,9 @@ import logging
 
 import pandas as pd
 
-from flows.preview import SAMPLE_ROWS
+from flows.preview import SAMPLE_ROWS, run_on_sample
 from flows.validation import Plan, validate_workflow
 from flowza.errors import FlowzaError
-from flowza.settings import get_settings
-from nodes.base import NodeContext
 from nodes.ports import Dataset
 
 log = logging.getLogger(__name__)
@@ -43,28 +41,14 @@ def dry_run(plan: Plan, frame: pd.DataFrame) -> list[dict]:
 
     Raises the first node's ``FlowzaError`` (with its ``node_id``); evaluation draws no plots here.
     """
-    settings, values, warnings = get_settings(), {}, []
+    values, warnings = {}, []
     targets = [t for nid in plan.order for t in _targets(plan, nid)]
     sample = sample_rows(frame, targets[0] if targets else None)
     for nid in plan.order:
         defn, params = plan.defs[nid], plan.params[nid]
         if defn.type == "evaluate":
             params = params.model_copy(update={"plots": False})
-        ctx = NodeContext(node_id=nid, data_dir=settings.data_root, datasets_dir=settings.home_dir / "datasets",
-                          protected_columns=plan.protected[nid], max_dataset_mb=settings.max_dataset_mb,
-                          sample_rows=5, logger=log)
-        inputs = {port: values[src][src_port] for port, (src, src_port) in plan.inputs[nid].items()}
-        try:
-            outputs = defn.run(inputs, params, ctx)
-        except FlowzaError as exc:
-            exc.node_id = exc.node_id or nid
-            raise
-        except Exception as exc:  # a node's own bug: say which node, keep the details in the log
-            log.warning("dry run of node %s failed", nid, exc_info=True)
-            raise FlowzaError(f"node '{nid}' failed on a sample of the data: {exc}", code="NODE_FAILED",
-                              node_id=nid) from exc
-        finally:
-            warnings += [{"node_id": nid, **w} for w in ctx.warnings]
+        outputs = run_on_sample(plan, nid, values, 5, warnings, params)
         if defn.category == "data input":
             read = [str(c) for c in next(iter(outputs.values())).frame.columns]
             if read != [str(c) for c in frame.columns]:
