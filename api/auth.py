@@ -8,6 +8,7 @@ needs a token from ``/api/auth/login``; routes then see only what the user owns 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -80,7 +81,12 @@ def _stored_key(path: Path) -> str:
         tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
         tmp.write_text(secrets.token_urlsafe(48))
         tmp.chmod(0o600)
-        tmp.replace(path)
+        try:  # created whole, and only once: processes starting together all read the first one's key
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 

@@ -27,7 +27,7 @@ from api.services import deployments  # noqa: E402
 from api.services.run_upkeep import run_upkeep  # noqa: E402
 from api.routes import (ai, auth, catalog, datasets, deployments as deployment_routes, editor, health,  # noqa: E402
                         live, models, monitoring, runs, schedules, sharing, tasks, versions, workflow_export,
-                        workflow_parts, workflows)
+                        workflow_parts, workflows, connections)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,6 @@ def create_app() -> FastAPI:
     app.state.models, app.state.tokens = ModelCache(), TokenCheck()
     app.state.prediction_log, app.state.prediction_calls = PredictionLog(), rate_limit.SlidingWindow()
     for module in (editor, health, auth, catalog, tasks, workflows, workflow_parts, versions, workflow_export, sharing,
-                   schedules, runs, live, datasets, models, deployment_routes, monitoring, ai):
+                   schedules, runs, live, datasets, models, deployment_routes, monitoring, ai, connections):
         app.include_router(module.router)
     return app

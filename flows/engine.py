@@ -25,6 +25,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY  # noqa: E402
 from flowza.errors import FlowzaError, NodeFailed  # noqa: E402
 from flowza.settings import get_settings  # noqa: E402
 from flows.cache import cache_key, output_fingerprint, read_manifest, write_manifest  # noqa: E402
+from flows.connections import RunConnections  # noqa: E402
 from flows.model_runs import ModelTracking  # noqa: E402
 from flows.outputs import OutputRef, OutputStore, summarize  # noqa: E402
 from flows.recorder import RunRecorder, listening, load_run  # noqa: E402
@@ -73,6 +74,7 @@ class RunContext:
         self.outputs = OutputStore(store, on_model_loaded=self.tracker.remember_model)
         self.models = ModelTracking(plan, self.tracker, recorder.run_id)
         self.source_fingerprints: dict[str, str] = {}
+        self.connections = RunConnections(recorder.run_id, self.settings)  # opened only when a node asks
         # Storing outputs overlaps with the next nodes' work; the run waits for it at the end.
         # Tables are written in parallel; MLflow calls run in order on one thread; a node's
         # manifest is written once all its writes are done. A node waits only for the MLflow
@@ -119,7 +121,7 @@ class RunContext:
         s = self.settings
         return NodeContext(node_id=node_id, data_dir=s.data_root, datasets_dir=s.home_dir / "datasets",
                            protected_columns=self.plan.protected[node_id], max_dataset_mb=s.max_dataset_mb,
-                           logger=get_run_logger())
+                           logger=get_run_logger(), connections=self.connections)
 
 
 def _commit(store: ObjectStore, key: str, futures: list[Future], manifest: dict) -> None:
@@ -150,6 +152,9 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
         sources = plan.inputs[node_id]
         refs = {port: upstream[port].outputs[src_port] for port, (_, src_port) in sources.items()}
         salt = defn.cache_salt(params, ctx) if defn.cache_salt else None
+        if isinstance(connection := getattr(params, "connection", None), str) and connection:
+            # Outputs made with another user's connection of that name, or before it changed, are not reused.
+            salt = f"{salt or ''}|{run.connections.fingerprint(connection)}"
         key = cache_key(defn, params, {p: r.fingerprint for p, r in refs.items()}, plan.protected[node_id], salt)
         if salt:
             run.source_fingerprints[node_id] = salt

@@ -1,5 +1,5 @@
 """The ``flowza`` command: run and validate workflow files, list the node catalog, browse the model registry,
-deploy models on a running service and score rows with them."""
+deploy models on a running service and score rows with them, keep named connections there."""
 
 from __future__ import annotations
 
@@ -244,6 +244,85 @@ def cmd_deployments(args) -> int:
     return 0
 
 
+def _print_connection(c: dict) -> None:
+    config = ", ".join(f"{k}={v}" for k, v in c["config"].items())
+    print(f"{c['name']}: {c['kind']}{f'  ({config})' if config else ''}  secret: {', '.join(c['secret_fields'])}")
+
+
+def _key_values(items: list[str] | None, option: str) -> dict:
+    out = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise FlowzaError(f"{option} takes KEY=VALUE", code="INVALID_ARGUMENT")  # never echo: it may be a secret
+        out[key.strip()] = value
+    return out
+
+
+def _connection_secret(kind: str, given: list[str] | None) -> dict:
+    """The secret from --secret, then the rest prompted (not echoed) or, from a pipe, read as a JSON object:
+    values typed at a prompt or piped stay out of the shell's history."""
+    import getpass
+    from typing import get_origin
+
+    from flowza.connection_kinds import KINDS, secret_fields
+
+    secret = _key_values(given, "--secret")
+    missing = [f for f in secret_fields(kind) if f not in secret]
+    if missing and not sys.stdin.isatty():
+        try:
+            piped = json.loads(sys.stdin.read() or "{}")
+        except ValueError:
+            piped = None
+        if not isinstance(piped, dict):
+            raise FlowzaError(f"stdin must hold the secret as a JSON object with {', '.join(missing)}",
+                              code="INVALID_ARGUMENT")
+        secret |= piped
+    elif missing:
+        secret |= {f: getpass.getpass(f"{f} (not shown): ") for f in missing}
+    fields = KINDS[kind][1].model_fields
+    for key, value in secret.items():  # a dict-valued secret (http headers) is typed as JSON
+        if key in fields and get_origin(fields[key].annotation) is dict and isinstance(value, str):
+            try:
+                secret[key] = json.loads(value)
+            except ValueError:
+                raise FlowzaError(f"{key} is a JSON object, e.g. {{\"Authorization\": \"Bearer …\"}}",
+                                  code="INVALID_ARGUMENT") from None
+    return secret
+
+
+def cmd_connections(args) -> int:
+    service = _service(args)
+    if args.action != "list" and not args.name:
+        raise FlowzaError(f"`flowza connections {args.action}` needs a connection name", code="INVALID_ARGUMENT")
+    if args.action == "list":
+        found = service.connections()
+    elif args.action == "show":
+        found = service.connection(args.name)
+    elif args.action == "delete":
+        service.delete_connection(args.name)
+        print(f"deleted connection {args.name}")
+        return 0
+    else:
+        from flowza.connection_kinds import KINDS
+
+        if args.kind not in KINDS:
+            raise FlowzaError(f"`flowza connections add` needs --kind, one of: {', '.join(KINDS)}",
+                              code="INVALID_ARGUMENT")
+        found = service.add_connection(args.name, args.kind, _connection_secret(args.kind, args.secret),
+                                       _key_values(args.config, "--config"))
+    if args.json:
+        print(json.dumps(found, indent=2, default=str))
+    elif args.action == "list":
+        for c in found:
+            _print_connection(c)
+        if not found:
+            print("no connections yet: `flowza connections add NAME --kind postgresql`")
+    else:
+        _print_connection(found)
+    return 0
+
+
 def _rows(path: str):
     import pandas as pd
 
@@ -386,6 +465,19 @@ def build_parser() -> argparse.ArgumentParser:
     deployments.add_argument("--json", action="store_true")
     _service_options(deployments)
     deployments.set_defaults(func=cmd_deployments)
+    connections = sub.add_parser("connections", help="list, add, show or delete named connections (database URLs, "
+                                                     "S3 credentials, API keys) on the running service")
+    connections.add_argument("action", choices=["list", "add", "show", "delete"])
+    connections.add_argument("name", nargs="?", help="what nodes call it: lowercase letters, digits, '_' and '-'")
+    connections.add_argument("--kind", help="add: postgresql, s3, http or openai")
+    connections.add_argument("--config", action="append", metavar="KEY=VALUE",
+                             help="add: a public setting (e.g. bucket=…, base_url=…); repeat for more")
+    connections.add_argument("--secret", action="append", metavar="KEY=VALUE",
+                             help="add: a secret value (it stays in your shell history: prefer the prompt, or a "
+                                  "JSON object on stdin, which ask for every secret value not given here)")
+    connections.add_argument("--json", action="store_true")
+    _service_options(connections)
+    connections.set_defaults(func=cmd_connections)
     predict = sub.add_parser("predict", help="score the rows of a CSV or JSON file with a deployment")
     predict.add_argument("name")
     predict.add_argument("--token", required=True, help="a token of the deployment")

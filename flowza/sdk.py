@@ -13,6 +13,7 @@ Deploy a registered model on a running service and score rows with it (``Service
     service = Service("http://127.0.0.1:8000")
     service.deploy("titanic", model="titanic-survival", version=1)
     answer = service.predict("titanic", rows, token=service.create_token("titanic")["token"])
+    service.add_connection("warehouse", "postgresql", secret={"url": "postgresql://…"})  # nodes name "warehouse"
 """
 
 from __future__ import annotations
@@ -209,6 +210,27 @@ class Service:
         with open(to, "wb") as out:
             out.write(answer.content)
         return str(to)
+
+    # --- named connections (a database URL, S3 credentials, an API key; nodes name them) ---------------------
+    def add_connection(self, name: str, kind: str, secret: dict, config: dict | None = None) -> dict:
+        """Save a connection; its ``secret`` is encrypted by the service and never shown again."""
+        return self._call("POST", "/api/connections",
+                          json={"name": name, "kind": kind, "config": config or {}, "secret": secret})
+
+    def connections(self) -> list[dict]:
+        """Your connections, without secrets (``secret_fields`` names them)."""
+        return self._call("GET", "/api/connections")
+
+    def connection(self, name: str) -> dict:
+        return self._call("GET", f"/api/connections/{name}")
+
+    def update_connection(self, name: str, *, config: dict | None = None, secret: dict | None = None) -> dict:
+        """Replace the settings and/or the secret."""
+        body = {k: v for k, v in {"config": config, "secret": secret}.items() if v is not None}
+        return self._call("PATCH", f"/api/connections/{name}", json=body)
+
+    def delete_connection(self, name: str) -> None:
+        self._call("DELETE", f"/api/connections/{name}")
 
 
 def scoring_body(rows) -> dict:

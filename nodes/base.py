@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, get_type_hints
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from nodes.ports import PORT_TYPES
 
 REGISTRY: dict[str, "NodeDef"] = {}
+CONNECTION_NAME = r"^[a-z][a-z0-9_-]{0,63}$"  # how a named connection is called; parameters hold only its name
 
 
 def _flowza_state() -> tuple[Path, ...]:
@@ -93,6 +95,11 @@ class NodeDef:
 
     def schema(self) -> dict:
         return self.params_model.model_json_schema()
+
+
+def always_run(params: Params, ctx: NodeContext) -> str:
+    """Cache salt of a node that reads or changes the world outside Flowza (a database, an API): never reused."""
+    return uuid.uuid4().hex
 
 
 def _port_type(annotation: Any, where: str) -> str:

@@ -1,5 +1,5 @@
 """The metadata tables: users, workflows and their versions, runs, datasets, shares, schedules, workers,
-model owners, and model deployments with their tokens and prediction log."""
+model owners, model deployments with their tokens and prediction log, and named connections."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, ForeignKeyConstraint, Index,
-                        Integer, String, Text, UniqueConstraint)
+                        Integer, String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, UTCDateTime, new_id, utcnow
@@ -233,3 +233,28 @@ class Prediction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     label: Mapped[Any] = mapped_column(JSON, nullable=True)  # the ground truth, from feedback
     labelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Connection(Base):
+    """A user's named database URL, S3 credentials or API key (``flowza.connection_kinds``).
+
+    ``secret`` is Fernet-encrypted (``flowza.connection_secrets``) and never leaves the server except to
+    the nodes of its owner's runs.
+    """
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name"),
+        # NULLs never clash in a unique constraint: single-user mode's connections (no owner) need their own.
+        Index("uq_connections_name_unowned", "name", unique=True, sqlite_where=text("owner_id IS NULL"),
+              postgresql_where=text("owner_id IS NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # public settings
+    secret: Mapped[str] = mapped_column(Text)  # a Fernet token
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -35,10 +35,11 @@ def run_node(data_dir, datasets_dir):
     """
 
     def run(node_type: str, inputs: dict | None = None, *, protected=(), max_dataset_mb: float = 2048,
-            **params) -> dict:
+            connections: dict[str, dict] | None = None, **params) -> dict:
         defn = discover()[node_type]
         ctx = NodeContext(node_id=f"{node_type}-1", data_dir=data_dir, datasets_dir=datasets_dir,
-                          protected_columns=frozenset(protected), max_dataset_mb=max_dataset_mb)
+                          protected_columns=frozenset(protected), max_dataset_mb=max_dataset_mb,
+                          connections=(connections or {}).__getitem__)
         return defn.run(inputs or {}, defn.params_model(**params), ctx)
 
     return run

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import inspect
 import json
+import threading
 
 import jsonschema
 import pandas as pd
@@ -37,7 +39,12 @@ TINY_PARAMS = {
     "train_linear_regression": {"target_column": "size"},
     "evaluate": {},
     "register_model": {"name": "tiny"},
+    # Nodes that reach outside Flowza: a PostgreSQL database and an HTTP server of the test (see ``outside``).
+    "sql_query": {"connection": "pg", "query": "SELECT 1.5 AS size, 'red' AS colour"},
+    "db_write": {"connection": "pg", "table": "tiny"},
+    "http_request": {"url": "http://127.0.0.1:{port}/tiny", "response_as": "table"},
 }
+OUTSIDE = {"sql_query", "db_write", "http_request"}
 TINY_FRAME = pd.DataFrame({
     "size": [1.0, 2.0, None, 4.0, 5.0, 6.0, 7.0, 8.0],
     "count": [3, 1, 4, 1, 5, 9, 2, 6],
@@ -133,12 +140,47 @@ def test_tiny_params_satisfy_the_json_schema(node_type):
     jsonschema.validate(tiny_params(node_type), discover()[node_type].schema())
 
 
+@pytest.fixture
+def outside(request, monkeypatch) -> dict:
+    """For nodes that reach outside Flowza: a ``pg`` connection to a fresh database, and a local HTTP server
+    answering the tiny table as JSON records (at ``{port}`` of the params; private addresses allowed)."""
+    from flowza.settings import get_settings
+
+    if request.node.callspec.params["node_type"] not in OUTSIDE:
+        yield {"connections": {}, "port": None}
+        return
+    records = json.dumps(CLEAN_FRAME.to_dict(orient="records")).encode()
+
+    class Tiny(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(records)))
+            self.end_headers()
+            self.wfile.write(records)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiny)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("FLOWZA_HTTP_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
+    url = request.getfixturevalue("postgres_database")
+    yield {"connections": {"pg": {"kind": "postgresql", "url": url}}, "port": server.server_address[1]}
+    server.shutdown()
+    get_settings.cache_clear()
+
+
 @pytest.mark.parametrize("node_type", NODE_TYPES)
-def test_runs_on_a_tiny_table_and_fills_every_output_port(node_type, run_node, data_dir):
+def test_runs_on_a_tiny_table_and_fills_every_output_port(node_type, run_node, data_dir, outside):
     defn = discover()[node_type]
     TINY_FRAME.to_csv(data_dir / "tiny.csv", index=False)
+    params = {k: v.format(port=outside["port"]) if isinstance(v, str) and "{port}" in v else v
+              for k, v in tiny_params(node_type).items()}
 
-    outputs = run_node(node_type, tiny_inputs(defn), protected={"target"}, **tiny_params(node_type))
+    outputs = run_node(node_type, tiny_inputs(defn), protected={"target"}, connections=outside["connections"],
+                       **params)
 
     assert set(outputs) == set(defn.outputs)
     for port, kind in defn.outputs.items():
