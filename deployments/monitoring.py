@@ -52,9 +52,9 @@ async def delete_monitoring_deployment(deployment_name: str) -> None:
     async with get_client() as client:
         try:
             deployment = await client.read_deployment_by_name(monitoring_deployment_path(deployment_name))
-        except ObjectNotFound:
+            await client.delete_deployment(deployment.id)
+        except ObjectNotFound:  # none, or deleted meanwhile (a retried DELETE whose first try went through)
             return
-        await client.delete_deployment(deployment.id)
     log.info("deleted deployment %s", monitoring_deployment_path(deployment_name))
 
 
