@@ -11,8 +11,6 @@ import json
 import logging
 import re
 
-import httpx
-
 from flows.generate.dryrun import problems_of
 from flows.generate.graph import layout
 from flows.generate.matching import near_matches
@@ -20,6 +18,7 @@ from flows.generate.profile import Source
 from flows.generate.refusals import DryRunFailed, GenerationRefused, LlmBadResponse, LlmUnavailable, \
     LlmWorkflowRejected
 from flowza.settings import Settings
+from nodes.openai_chat import ChatEndpoint, ChatFailed, ChatRefused, ChatTimeout, ChatUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -58,36 +57,24 @@ def user_message(prompt: str, source: Source) -> str:
     return f"Request: {prompt}\n\nDataset: {json.dumps(dataset, default=str)}"
 
 
-class ChatEndpoint:
-    """One OpenAI-compatible ``/chat/completions`` endpoint; failures become errors that say what to check."""
+def endpoint_of(settings: Settings) -> ChatEndpoint:
+    return ChatEndpoint(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout_s)
 
-    def __init__(self, settings: Settings):
-        self.url = settings.llm_base_url.rstrip("/") + "/chat/completions"
-        self.model, self.timeout = settings.llm_model, settings.llm_timeout_s
-        self.headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
 
-    def ask(self, messages: list[dict]) -> str:
-        body = {"model": self.model, "messages": messages, "temperature": 0}
-        try:
-            answer = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout)
-        except httpx.TimeoutException:
-            raise LlmUnavailable(f"the LLM endpoint ({self.url}) did not answer within {self.timeout:g} s "
-                                 f"(FLOWZA_LLM_TIMEOUT_S): try again, or unset FLOWZA_LLM_BASE_URL to use the "
-                                 f"offline planner") from None
-        except httpx.HTTPError as exc:
-            log.warning("LLM endpoint %s unreachable: %r", self.url, exc)
-            raise LlmUnavailable(f"cannot reach the LLM endpoint ({self.url}): {type(exc).__name__}; check "
-                                 f"FLOWZA_LLM_BASE_URL, or unset it to use the offline planner") from None
-        if answer.status_code in (401, 403):
-            raise LlmBadResponse(f"the LLM endpoint refused the request (HTTP {answer.status_code}): check "
-                                 f"FLOWZA_LLM_API_KEY")
-        if answer.status_code >= 400:
-            raise LlmBadResponse(f"the LLM endpoint answered HTTP {answer.status_code}: {answer.text[:200]}")
-        try:
-            return answer.json()["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise LlmBadResponse(f"the LLM endpoint ({self.url}) did not answer as an OpenAI-compatible chat "
-                                 f"completion (no choices[0].message.content)") from None
+def ask(endpoint: ChatEndpoint, messages: list[dict]) -> str:
+    """The model's answer; a failure says which FLOWZA_LLM_* setting to check."""
+    try:
+        return endpoint.complete(messages, temperature=0).text
+    except ChatTimeout as exc:
+        raise LlmUnavailable(f"{exc.message} (FLOWZA_LLM_TIMEOUT_S): try again, or unset FLOWZA_LLM_BASE_URL to use "
+                             f"the offline planner") from None
+    except ChatUnreachable as exc:
+        raise LlmUnavailable(f"{exc.message}; check FLOWZA_LLM_BASE_URL, or unset it to use the offline "
+                             f"planner") from None
+    except ChatRefused as exc:
+        raise LlmBadResponse(f"{exc.message}: check FLOWZA_LLM_API_KEY") from None
+    except ChatFailed as exc:
+        raise LlmBadResponse(exc.message) from None
 
 
 def parse_answer(text: str) -> tuple[dict | None, str, list[str]]:
@@ -153,12 +140,12 @@ def generate_with_llm(prompt: str, source: Source, settings: Settings):
     """Ask the endpoint, ground and check its workflow; ask once more with the problems; else refuse."""
     from flows.generate import Generated, checked
 
-    endpoint = ChatEndpoint(settings)
+    endpoint = endpoint_of(settings)
     messages = [{"role": "system", "content": SYSTEM + "\nCatalog: " + catalog_text()},
                 {"role": "user", "content": user_message(prompt, source)}]
     first_problems: list[str] = []
     for attempt in (1, 2):
-        text = endpoint.ask(messages)
+        text = ask(endpoint, messages)
         workflow, explanation, problems = parse_answer(text)
         warnings: list[str] = []
         if workflow is not None:

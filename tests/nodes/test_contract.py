@@ -43,8 +43,11 @@ TINY_PARAMS = {
     "sql_query": {"connection": "pg", "query": "SELECT 1.5 AS size, 'red' AS colour"},
     "db_write": {"connection": "pg", "table": "tiny"},
     "http_request": {"url": "http://127.0.0.1:{port}/tiny", "response_as": "table"},
+    "s3_loader": {"connection": "s3", "key": "tiny.csv"},
+    "s3_writer": {"connection": "s3", "key": "out/tiny.parquet"},
+    "llm_call": {"connection": "llm", "prompt": "{{ values.tiny }}: {{ rows | length }} rows", "output": "json"},
 }
-OUTSIDE = {"sql_query", "db_write", "http_request"}
+OUTSIDE = {"sql_query", "db_write", "http_request", "llm_call", "s3_loader", "s3_writer"}
 TINY_FRAME = pd.DataFrame({
     "size": [1.0, 2.0, None, 4.0, 5.0, 6.0, 7.0, 8.0],
     "count": [3, 1, 4, 1, 5, 9, 2, 6],
@@ -140,10 +143,21 @@ def test_tiny_params_satisfy_the_json_schema(node_type):
     jsonschema.validate(tiny_params(node_type), discover()[node_type].schema())
 
 
+def tiny_bucket(request) -> dict:
+    """For the S3 nodes: an ``s3`` connection to a bucket of the local S3 API server holding tiny.csv."""
+    if not request.node.callspec.params["node_type"].startswith("s3_"):
+        return {}
+    client, bucket = request.getfixturevalue("s3_bucket")
+    client.put_object(Bucket=bucket, Key="tiny.csv", Body=TINY_FRAME.to_csv(index=False).encode())
+    return {"s3": {"kind": "s3", "endpoint_url": request.getfixturevalue("s3_endpoint"), "bucket": bucket,
+                   "access_key_id": "testing", "secret_access_key": "testing"}}
+
+
 @pytest.fixture
 def outside(request, monkeypatch) -> dict:
     """For nodes that reach outside Flowza: a ``pg`` connection to a fresh database, and a local HTTP server
-    answering the tiny table as JSON records (at ``{port}`` of the params; private addresses allowed)."""
+    answering the tiny table as JSON records (at ``{port}`` of the params; private addresses allowed), and
+    an ``llm`` openai connection to the same server, whose chat completions answer ``{"tiny": true}``."""
     from flowza.settings import get_settings
 
     if request.node.callspec.params["node_type"] not in OUTSIDE:
@@ -159,6 +173,15 @@ def outside(request, monkeypatch) -> dict:
             self.end_headers()
             self.wfile.write(records)
 
+        def do_POST(self):  # an OpenAI-compatible /chat/completions
+            self.rfile.read(int(self.headers["Content-Length"]))
+            answer = json.dumps({"choices": [{"message": {"role": "assistant", "content": '{"tiny": true}'}}]})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer.encode())
+
         def log_message(self, *args):
             pass
 
@@ -167,7 +190,9 @@ def outside(request, monkeypatch) -> dict:
     monkeypatch.setenv("FLOWZA_HTTP_ALLOW_PRIVATE", "true")
     get_settings.cache_clear()
     url = request.getfixturevalue("postgres_database")
-    yield {"connections": {"pg": {"kind": "postgresql", "url": url}}, "port": server.server_address[1]}
+    port = server.server_address[1]
+    llm = {"kind": "openai", "base_url": f"http://127.0.0.1:{port}/v1", "model": "tiny", "api_key": "sk-tiny"}
+    yield {"connections": {"pg": {"kind": "postgresql", "url": url}, "llm": llm, **tiny_bucket(request)}, "port": port}
     server.shutdown()
     get_settings.cache_clear()
 
