@@ -18,6 +18,7 @@ from nodes.ports import Dataset, Json, Metrics, Model, Text
 
 log = logging.getLogger(__name__)
 HEAD_ROWS = 5
+SHOWN_VALUE_CHARS = 64 * 1024  # a text or JSON output up to this size is in the run record itself, for the editor
 
 
 def summarize(value: Any) -> dict:
@@ -42,8 +43,15 @@ def summarize(value: Any) -> dict:
                    if predictor.classes is not None else {})}
     if isinstance(value, Metrics):
         return {"kind": "metrics", "values": value.values, "artifacts": sorted(value.artifacts)}
-    if isinstance(value, (Text, Json)):
-        return {"kind": type(value).__name__.lower()}
+    if isinstance(value, Text):
+        text = value.value or ""
+        return {"kind": "text", "value": text[:SHOWN_VALUE_CHARS], "chars": len(text),
+                "truncated": len(text) > SHOWN_VALUE_CHARS}
+    if isinstance(value, Json):
+        shown = json.dumps(value.value, default=str)
+        if len(shown) <= SHOWN_VALUE_CHARS:
+            return {"kind": "json", "value": json.loads(shown), "truncated": False}
+        return {"kind": "json", "value": None, "preview": shown[:SHOWN_VALUE_CHARS], "truncated": True}
     return {"kind": type(value).__name__}
 
 

@@ -1,11 +1,13 @@
 // The editor's layout: top bar, palette | canvas | inspector (each side panel collapsible to a rail), the run
-// panel below the canvas; the model registry and the deployments as full-height overlay pages.
+// panel below the canvas; the model registry, the deployments and the connections as full-height overlay pages.
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect, useState } from "react";
 import { LoginDialog } from "./auth/LoginDialog";
 import { Canvas } from "./canvas/Canvas";
 import { UploadReviewDialog } from "./canvas/UploadReviewDialog";
 import { Palette } from "./canvas/Palette";
+import { ConnectionsView } from "./connections/ConnectionsView";
+import { useConnections } from "./connections/connectionsStore";
 import { DeploymentsView } from "./deployments/DeploymentsView";
 import { Inspector } from "./inspector/Inspector";
 import { ModelsView } from "./models/ModelsView";
@@ -29,6 +31,7 @@ export function App() {
   const setRunPanelOpen = useEditor((s) => s.setRunPanelOpen);
   const paletteOpen = usePanels((s) => s.palette);
   const inspectorOpen = usePanels((s) => s.inspector);
+  const connectionsPage = useConnections((s) => s.page);
   const { needsLogin, loggedIn } = useStartup();
   useValidation();
   useUnsavedChangesGuard();
@@ -37,7 +40,8 @@ export function App() {
     <ReactFlowProvider>
       <div className="app">
         <TopBar onOpenModels={() => setOverlay({ page: "models" })}
-          onOpenDeployments={() => setOverlay({ page: "deployments" })} />
+          onOpenDeployments={() => setOverlay({ page: "deployments" })}
+          onOpenConnections={() => useConnections.getState().openPage()} />
         <div className="workspace">
           {paletteOpen ? <Palette /> : <PanelRail panel="palette" label="Nodes" />}
           <main className="centre">
@@ -68,6 +72,11 @@ export function App() {
         {overlay?.page === "deployments" && (
           <div className="overlay-page" role="dialog" aria-label="Deployments">
             <DeploymentsView initial={overlay.deployment} onClose={close} />
+          </div>
+        )}
+        {connectionsPage && (
+          <div className="overlay-page" role="dialog" aria-label="Connections">
+            <ConnectionsView initialKind={connectionsPage.kind} onClose={useConnections.getState().closePage} />
           </div>
         )}
         {needsLogin && <LoginDialog onDone={loggedIn} />}

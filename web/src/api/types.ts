@@ -25,6 +25,11 @@ export type ParamSchema = {
   /** The value is the id of an uploaded dataset (`GET /api/datasets/`). */
   dataset_ref?: boolean;
   role?: string;
+  /** The value names one of the user's connections of this kind (`GET /api/connections`). */
+  connection_kind?: string;
+  /** Text over several lines (a query, a prompt). */
+  multiline?: boolean;
+  additionalProperties?: ParamSchema | boolean;
   $ref?: string;
 };
 

@@ -2,7 +2,7 @@
 import { memo, type DragEvent } from "react";
 import type { NodeType } from "../api/types";
 import { Icon } from "../ui/Icon";
-import { categoryLook, typeTitle } from "./categories";
+import { categoryLook, portColour, typeTitle } from "./categories";
 
 export const PALETTE_MIME = "application/x-flowza-node";
 
@@ -31,11 +31,29 @@ function PaletteItemView({ entry, onAdd }: { entry: NodeType; onAdd: (type: stri
         <Icon name={look.icon} size={14} />
       </span>
       <span className="palette-text">
-        <span className="palette-name">{typeTitle(entry.type)}</span>
+        <span className="palette-name-row">
+          <span className="palette-name">{typeTitle(entry.type)}</span>
+          <PortDots entry={entry} />
+        </span>
         <span className="palette-desc">{entry.description}</span>
       </span>
       <Icon name="grip" className="palette-grip" />
     </li>
+  );
+}
+
+/** The node's ports as dots in their type's colour: inputs, then outputs. */
+function PortDots({ entry }: { entry: NodeType }) {
+  if (!entry.inputs.length && !entry.outputs.length) return null;
+  const list = (ports: NodeType["inputs"]) => ports.map((p) => `${p.name} (${p.type})`).join(", ") || "none";
+  const dots = (ports: NodeType["inputs"]) =>
+    ports.map((p) => <span key={p.name} className="palette-port" data-porttype={p.type} style={{ background: portColour(p.type) }} />);
+  return (
+    <span className="palette-ports" title={`In: ${list(entry.inputs)}\nOut: ${list(entry.outputs)}`} aria-hidden="true">
+      {dots(entry.inputs)}
+      <span className="palette-port-arrow">›</span>
+      {dots(entry.outputs)}
+    </span>
   );
 }
 

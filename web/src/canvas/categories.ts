@@ -10,6 +10,7 @@ const LOOKS: Record<string, CategoryLook> = {
   evaluation: { title: "Evaluation", colour: "#f79009", icon: "chart", order: 3 },
   models: { title: "Models", colour: "#15b79e", icon: "box", order: 4 },
   output: { title: "Output", colour: "#667085", icon: "download", order: 5 },
+  general: { title: "General", colour: "#4e5ba6", icon: "braces", order: 6 },
 };
 
 export function categoryLook(category: string): CategoryLook {
@@ -23,8 +24,11 @@ export function categoryLook(category: string): CategoryLook {
   );
 }
 
+/** The port types with a colour of their own (CSS variables --port-<type> in styles/theme.css). */
+const PORT_TYPES = ["dataset", "model", "metrics", "json", "text"];
+
 export function portColour(type: string): string {
-  const known = ["dataset", "model", "metrics"];
+  const known = PORT_TYPES;
   return `var(--port-${known.includes(type.toLowerCase()) ? type.toLowerCase() : "other"})`;
 }
 

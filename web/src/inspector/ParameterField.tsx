@@ -3,11 +3,14 @@ import type { ColumnInfo, ParamSchema, Problem } from "../api/types";
 import { BooleanInput } from "./fields/BooleanInput";
 import { Checklist } from "./fields/Checklist";
 import { ColumnSelect } from "./fields/ColumnSelect";
+import { ConnectionSelect } from "./fields/ConnectionSelect";
 import { DatasetSelect } from "./fields/DatasetSelect";
 import { EnumSelect } from "./fields/EnumSelect";
 import { FlexibleInput } from "./fields/FlexibleInput";
+import { JsonInput } from "./fields/JsonInput";
 import { ListInput } from "./fields/ListInput";
 import { NumberInput } from "./fields/NumberInput";
+import { TextArea } from "./fields/TextArea";
 import { TextInput } from "./fields/TextInput";
 import { modelTask, taskOptionsOf } from "./taskOptions";
 import type { ColumnsState } from "./useColumns";
@@ -85,6 +88,8 @@ export function ParameterField({
     input = (
       <ColumnSelect {...common} columns={available ?? []} loading={!available} value={value as string | undefined} onChange={onChange} />
     );
+  } else if (schema.connection_kind) {
+    input = <ConnectionSelect {...common} kind={schema.connection_kind} value={value as string | undefined} onChange={onChange} />;
   } else if (schema.dataset_ref) {
     input = <DatasetSelect {...common} value={value as string | undefined} onChange={onChange} />;
   } else if (schema.enum) {
@@ -93,6 +98,11 @@ export function ParameterField({
     input = <NumberInput {...common} value={value as number | undefined} onChange={onChange} />;
   } else if (!schema.type && schema.anyOf) {
     input = <FlexibleInput {...common} value={value} onChange={onChange} />;
+  } else if (schema.type === "object" || !schema.type) {
+    // An object (headers, bound values) or any JSON value (a request body): typed as JSON.
+    input = <JsonInput {...common} value={value} onChange={onChange} />;
+  } else if (schema.multiline) {
+    input = <TextArea {...common} code={name === "query"} value={value as string | undefined} onChange={onChange} />;
   } else {
     input = <TextInput {...common} value={value as string | undefined} onChange={onChange} />;
   }

@@ -8,8 +8,10 @@ import { useRuns } from "../runs/runStore";
 import { StatusBadge } from "../runs/StatusBadge";
 import { errorText, isFinished, type NodeError, type OutputSummary, type Run, type RunNode } from "../runs/runTypes";
 import { DatasetOutput } from "./DatasetOutput";
+import { JsonOutput } from "./JsonOutput";
 import { MetricsOutput } from "./MetricsOutput";
 import { ModelOutput } from "./ModelOutput";
+import { TextOutput } from "./TextOutput";
 import "./results.css";
 
 export function ResultsPanel({ nodeId }: { nodeId: string }) {
@@ -86,7 +88,7 @@ function NodeOutcome({ run, nodeId, node }: { run: Run; nodeId: string; node: Ru
   );
 }
 
-const KIND_TEXT: Record<string, string> = { dataset: "Table", model: "Model", metrics: "Metrics" };
+const KIND_TEXT: Record<string, string> = { dataset: "Table", model: "Model", metrics: "Metrics", json: "JSON", text: "Text" };
 
 function OutputSection({ run, nodeId, port, output }: { run: Run; nodeId: string; port: string; output: OutputSummary }) {
   return (
@@ -102,6 +104,10 @@ function OutputSection({ run, nodeId, port, output }: { run: Run; nodeId: string
         <MetricsOutput run={run} nodeId={nodeId} output={output} />
       ) : output.kind === "model" ? (
         <ModelOutput run={run} output={output} />
+      ) : output.kind === "json" ? (
+        <JsonOutput value={output.value} />
+      ) : output.kind === "text" ? (
+        <TextOutput value={output.value} />
       ) : (
         <pre className="json-view">{JSON.stringify(output, null, 2)}</pre>
       )}

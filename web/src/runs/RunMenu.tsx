@@ -1,25 +1,9 @@
 // The caret next to Run: run reusing unchanged results, or recompute every node.
-import { useEffect, useRef, useState } from "react";
+import { useMenu } from "../ui/useMenu";
 import { RunIcon } from "./RunIcon";
 
 export function RunMenu({ disabled, onRun }: { disabled: boolean; onRun: (useCache: boolean) => void }) {
-  const [open, setOpen] = useState(false);
-  const box = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    if (!open) return;
-    const away = (event: MouseEvent) => {
-      if (!box.current?.contains(event.target as Node)) setOpen(false);
-    };
-    const escape = (event: KeyboardEvent) => event.key === "Escape" && setOpen(false);
-    window.addEventListener("mousedown", away);
-    window.addEventListener("keydown", escape);
-    box.current?.querySelector<HTMLElement>("[role=menuitem]")?.focus();
-    return () => {
-      window.removeEventListener("mousedown", away);
-      window.removeEventListener("keydown", escape);
-    };
-  }, [open]);
+  const { open, setOpen, box } = useMenu();
 
   const choose = (useCache: boolean) => {
     setOpen(false);

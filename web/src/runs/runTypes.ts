@@ -11,6 +11,8 @@ export type OutputSummary = {
   dtypes?: Record<string, string>;
   null_counts?: Record<string, number>;
   head?: Record<string, unknown>[];
+  // json, text: the value itself
+  value?: unknown;
   // metrics
   values?: Record<string, unknown>;
   artifacts?: string[];

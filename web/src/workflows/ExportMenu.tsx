@@ -1,35 +1,20 @@
 // The top bar's Export menu: the saved workflow as a Python script, a notebook or JSON. A workflow never
 // saved can only be downloaded as JSON (as drawn); the code exports need its saved version.
-import { useEffect, useId, useRef, useState } from "react";
+import { useId, useState } from "react";
 import { useEditor } from "../state/editor";
 import { Icon, type IconName } from "../ui/Icon";
+import { useMenu } from "../ui/useMenu";
 import { EXPORT_FORMATS, exportSavedWorkflow, type ExportFormat } from "./exportCode";
 import { exportWorkflow } from "./workflowActions";
 
 const ICONS: Record<ExportFormat, IconName> = { py: "code", ipynb: "notebook", json: "file" };
 
 export function ExportMenu() {
-  const [open, setOpen] = useState(false);
+  const { open, setOpen, box } = useMenu();
   const [busy, setBusy] = useState(false);
   const saved = useEditor((s) => s.workflowId !== null);
   const dirty = useEditor((s) => s.dirty);
-  const box = useRef<HTMLDivElement>(null);
   const hintId = useId();
-
-  useEffect(() => {
-    if (!open) return;
-    const away = (event: MouseEvent) => {
-      if (!box.current?.contains(event.target as Node)) setOpen(false);
-    };
-    const escape = (event: KeyboardEvent) => event.key === "Escape" && setOpen(false);
-    window.addEventListener("mousedown", away);
-    window.addEventListener("keydown", escape);
-    box.current?.querySelector<HTMLElement>("[role=menuitem]:not(:disabled)")?.focus();
-    return () => {
-      window.removeEventListener("mousedown", away);
-      window.removeEventListener("keydown", escape);
-    };
-  }, [open]);
 
   const choose = (format: ExportFormat) => {
     setOpen(false);

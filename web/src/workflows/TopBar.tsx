@@ -1,5 +1,5 @@
 // The top bar: logo, workflow name and save state, file actions, run controls, templates, describe-your-pipeline,
-// export, models, deployments.
+// export, models, deployments, connections.
 import { useRef } from "react";
 import { ShortcutsDialog } from "../canvas/ShortcutsDialog";
 import { RunControls } from "../runs/RunControls";
@@ -14,7 +14,11 @@ import { TemplatesDialog } from "./TemplatesDialog";
 import { importWorkflowFile, newWorkflow, saveWorkflow } from "./workflowActions";
 import "./topbar.css";
 
-export function TopBar({ onOpenModels, onOpenDeployments }: { onOpenModels: () => void; onOpenDeployments: () => void }) {
+export function TopBar({ onOpenModels, onOpenDeployments, onOpenConnections }: {
+  onOpenModels: () => void;
+  onOpenDeployments: () => void;
+  onOpenConnections: () => void;
+}) {
   const name = useEditor((s) => s.name);
   const setName = useEditor((s) => s.setName);
   const dirty = useEditor((s) => s.dirty);
@@ -94,6 +98,9 @@ export function TopBar({ onOpenModels, onOpenDeployments }: { onOpenModels: () =
         </button>
         <button type="button" className="btn btn-ghost" onClick={onOpenDeployments}>
           <Icon name="box" /> Deployments
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={onOpenConnections} title="Connections: databases, buckets and APIs">
+          <Icon name="link" /> <span className="collapsible-label">Connections</span>
         </button>
         <span className="bar-sep" />
         <button type="button" className="btn" onClick={() => void saveWorkflow()} title="Save (Ctrl+S)">
