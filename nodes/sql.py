@@ -14,99 +14,28 @@ import json
 import logging
 import re
 import uuid
-from contextlib import contextmanager
 from typing import Iterator, Literal
 
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import URL, Connection
 
 from flowza.errors import DatasetTooLarge, InvalidData, InvalidParameter, MissingColumn, NodeError
-from nodes.base import CONNECTION_NAME, NodeContext, Params, always_run, node
+from nodes.base import NodeContext, Params, always_run, node
+from nodes.sql_connection import connection_field, database_error, database_url, transaction
 from nodes.ports import Dataset, Json
 
 log = logging.getLogger(__name__)
 
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL silently truncates longer names, which can make two columns one
 BATCH_ROWS = 10_000  # rows per executemany call: bounds the memory a million-row write holds at once
-CONNECT_TIMEOUT_S = 10
 LOCK_TIMEOUT_S = 60
 BIND_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 READING_STATEMENT = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*(select|with|values|table)\b",
                                re.IGNORECASE | re.DOTALL)
 Scalar = str | int | float | bool | None
 
-
-
-def connection_field() -> object:
-    return Field(..., pattern=CONNECTION_NAME, title="Connection",
-                 description="Name of a PostgreSQL connection (its URL is stored under Connections).",
-                 json_schema_extra={"connection_kind": "postgresql"})
-
-
-# --- connecting, and errors that never show the password -------------------------------------------------------
-
-def _database_url(ctx: NodeContext, name: str) -> URL:
-    settings = ctx.connection(name)
-    if settings.get("kind") != "postgresql":
-        raise InvalidParameter(f"connection '{name}' is a {settings.get('kind')!r} connection; this node needs a "
-                               f"'postgresql' one", field="connection")
-    try:
-        url = sa.engine.make_url(str(settings.get("url") or ""))
-    except sa.exc.ArgumentError:  # its message repeats the whole URL, password included
-        raise InvalidParameter(f"connection '{name}' holds no usable database URL: store one like "
-                               f"postgresql://user:password@host:5432/database", field="connection") from None
-    if url.get_backend_name() not in ("postgresql", "postgres"):
-        raise InvalidParameter(f"connection '{name}' points at a '{url.get_backend_name()}' database "
-                               f"({_shown(url)}); this node reads and writes PostgreSQL only", field="connection")
-    return url.set(drivername="postgresql+psycopg2")
-
-
-def _shown(url: URL) -> str:
-    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
-
-
-def _scrubbed(text: str, url: URL) -> str:
-    """A driver's message without the URL's password, should a driver ever repeat it."""
-    return text.replace(url.password, "***") if url.password else text
-
-
-@contextmanager
-def _transaction(url: URL, name: str) -> Iterator[Connection]:
-    """One connection in one transaction, committed only when the block ends without an error."""
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool,
-                              connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "flowza"})
-    try:
-        try:
-            conn = engine.connect()
-        except sa.exc.DBAPIError as exc:
-            reason = _scrubbed(" ".join(str(exc.orig).split()), url)
-            log.warning("cannot connect to %s: %s", _shown(url), reason)
-            raise NodeError(f"cannot connect to the database of connection '{name}' ({_shown(url)}): {reason}",
-                            code="DATABASE_UNREACHABLE", field="connection") from None
-        with conn, conn.begin():
-            yield conn
-    finally:
-        engine.dispose()
-
-
-def _database_error(exc: sa.exc.DBAPIError, url: URL, what: str, hints: dict[str, str],
-                    timeout_s: float | None = None) -> NodeError:
-    """The server's own words for a failed statement (not the SQL and values SQLAlchemy adds), plus a hint."""
-    orig = exc.orig
-    code, diag = getattr(orig, "pgcode", None), getattr(orig, "diag", None)
-    message = (diag and diag.message_primary) or str(orig).strip().splitlines()[0]
-    if diag and diag.message_detail:
-        message += f" ({diag.message_detail[:300].rstrip('.')})"
-    message = _scrubbed(message, url)
-    log.info("%s failed (SQLSTATE %s): %s", what, code, message)
-    if code == "57014" and timeout_s is not None:
-        return NodeError(f"{what} was stopped: it ran longer than timeout_s ({timeout_s:g} s). Make it faster "
-                         f"(a WHERE clause, an index) or raise timeout_s", code="QUERY_TIMEOUT", field="timeout_s")
-    hint = hints.get(code or "", "")
-    return NodeError(f"{what} failed: {message}{'. ' + hint if hint else ''}", code="DATABASE_ERROR")
 
 
 # --- sql_query -----------------------------------------------------------------------------------------------------
@@ -176,7 +105,7 @@ def _column(values: pd.Series) -> pd.Series:
 @node(category="data input", cache_salt=always_run)
 def sql_query(params: SqlQueryParams, ctx: NodeContext) -> Dataset:
     """Run a read-only SQL query on a PostgreSQL connection and output its rows as a table."""
-    url = _database_url(ctx, params.connection)
+    url = database_url(ctx, params.connection)
     statement = sa.text(params.query)
     placeholders = set(statement.compile().params)
     missing = sorted(placeholders - set(params.parameters))
@@ -188,7 +117,7 @@ def sql_query(params: SqlQueryParams, ctx: NodeContext) -> Dataset:
     if unused:
         ctx.warn("UNUSED_PARAMETERS", f"the query has no placeholder for parameter(s) {', '.join(unused)}")
     limit = min(params.row_limit, ctx.sample_rows or params.row_limit)
-    with _transaction(url, params.connection) as conn:
+    with transaction(url, params.connection) as conn:
         try:
             conn.execute(sa.text("SET TRANSACTION READ ONLY"))
             # SET LOCAL statement_timeout, in its form that takes a bound value: ends with the transaction
@@ -200,7 +129,7 @@ def sql_query(params: SqlQueryParams, ctx: NodeContext) -> Dataset:
             rows = [tuple(row) for row in result.fetchmany(limit + 1)]  # plain tuples: a frame builds ~7x faster
             result.close()
         except sa.exc.DBAPIError as exc:
-            raise _database_error(exc, url, "the query", QUERY_HINTS, params.timeout_s) from None
+            raise database_error(exc, url, "the query", QUERY_HINTS, params.timeout_s) from None
     duplicates = sorted({c for c in columns if columns.count(c) > 1})
     if duplicates:
         raise InvalidData(f"the query returns more than one column named {', '.join(map(repr, duplicates))}: "
@@ -344,9 +273,9 @@ def db_write(dataset: Dataset, params: DbWriteParams, ctx: NodeContext) -> Json:
     keys = params.key_columns
     columns = _check_columns(dataset.frame, keys)
     frame = dataset.frame.set_axis(columns, axis=1)
-    url = _database_url(ctx, params.connection)
+    url = database_url(ctx, params.connection)
     where = f"{params.schema_ + '.' if params.schema_ else ''}{params.table}"
-    with _transaction(url, params.connection) as conn:
+    with transaction(url, params.connection) as conn:
         try:
             # waiting for another session's lock ends with an error, not a run that never finishes
             conn.execute(sa.text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": str(LOCK_TIMEOUT_S * 1000)})
@@ -380,7 +309,7 @@ def db_write(dataset: Dataset, params: DbWriteParams, ctx: NodeContext) -> Json:
                 conn.execute(statement, batch)
                 written += len(batch)
         except sa.exc.DBAPIError as exc:
-            raise _database_error(exc, url, f"writing table '{where}'", WRITE_HINTS) from None
+            raise database_error(exc, url, f"writing table '{where}'", WRITE_HINTS) from None
         except ValueError as exc:  # the driver refuses a value before sending it
             if "NUL" not in str(exc):
                 raise

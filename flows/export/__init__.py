@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from flows.export.cells import Cell, Exporter, metrics_source, step_sources
+from flows.export.cells import Exporter, metrics_source, step_sources
+from flows.export.parts import Cell
 from flows.validation import compile_plan
 
 Format = Literal["py", "ipynb", "json"]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import inspect
 import keyword
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from flows.export import standalone_steps
+from flows.export.model_cells import ModelCells
+from flows.export.parts import Built, Cell, Fitted, Table, constructor_call, defaults_of
 from flows.validation import Plan
 from flowza.settings import get_settings
 from nodes import metrics, samples
@@ -30,66 +31,6 @@ RESERVED = {"pd", "np", "ptypes", "skm", "json", "joblib", "Path", "DATA", "MODE
             "task", "pred", "proba", "y_test", "y_fit", "X", "X_train", "y_train", "train_pos", "test_pos"}
 STEP_NODES = {"drop_nulls", "drop_columns", "impute", "normalize", "one_hot_encode", "select_features",
               "filter_rows", "preprocess"}
-
-
-@dataclass
-class Cell:
-    title: str
-    text: str  # markdown: what the node does
-    code: str
-
-
-@dataclass(frozen=True)
-class Table:
-    frame: str  # the variable holding the rows
-    raw: str  # the loader's table these rows came from
-    steps: str  # an expression: the fitted (name, step) pairs that made ``frame`` from ``raw``
-    fitted_on: str = "all"
-    target: str | None = None
-
-
-@dataclass(frozen=True)
-class Fitted:
-    estimator: str
-    table: Table  # the training table
-    target_var: str  # the variable naming the target column
-    classes: str  # the variable holding the classes (None for regression)
-    encoded: bool  # labels fitted as their position in ``classes`` (XGBoost)
-    task: str = "auto"  # classification, regression, or auto: decided when the script runs
-
-
-@dataclass
-class Built:
-    """What exporting produced: cells, the data paths parameter, and what could not be exported."""
-
-    cells: list[Cell] = field(default_factory=list)
-    data: dict[str, tuple[str, str]] = field(default_factory=dict)  # node id -> (file path, what it is)
-    unsupported: list[str] = field(default_factory=list)
-    uses_steps: set[str] = field(default_factory=set)
-    uses: set[str] = field(default_factory=set)  # imports and helpers needed: "xgboost", "joblib", ...
-
-
-def _literal(value) -> str:
-    return repr(value)
-
-
-def _call(name: str, values: dict, defaults: dict | None = None) -> str:
-    """``Name(a=1, b='x')``, leaving out arguments equal to the class's own defaults."""
-    defaults = defaults or {}
-    args = [f"{k}={_literal(v)}" for k, v in values.items() if k not in defaults or defaults[k] != v]
-    return f"{name}({', '.join(args)})"
-
-
-def _wrapped(head: str, args: str, width: int = 110) -> str:
-    """``head(args)``, the arguments on a line of their own when that is too long."""
-    if len(head) + len(args) <= width:
-        return head + args
-    return f"{head}(\n    {args[1:-1]},\n)"
-
-
-def _defaults(cls) -> dict:
-    return {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
-            if p.default is not inspect.Parameter.empty}
 
 
 def variable_names(ids: list[str]) -> dict[str, str]:
@@ -107,7 +48,7 @@ def variable_names(ids: list[str]) -> dict[str, str]:
     return names
 
 
-class Exporter:
+class Exporter(ModelCells):
     def __init__(self, plan: Plan):
         self.plan = plan
         self.vars = variable_names(plan.order)
@@ -183,36 +124,36 @@ class Exporter:
         kind, step = self.plan.defs[node_id].type, None
         S = standalone_steps
         if kind == "drop_nulls":
-            step = _call("DropNulls", {"subset": p.subset, "how": p.how}, _defaults(S.DropNulls))
+            step = constructor_call("DropNulls", {"subset": p.subset, "how": p.how}, defaults_of(S.DropNulls))
         elif kind == "drop_columns":
-            step = _call("DropColumns", {"columns": list(p.columns)})
+            step = constructor_call("DropColumns", {"columns": list(p.columns)})
         elif kind == "filter_rows":
-            step = _call("FilterRows", {"column": p.column, "operator": p.operator, "value": p.value})
+            step = constructor_call("FilterRows", {"column": p.column, "operator": p.operator, "value": p.value})
         elif kind == "impute":
-            step = _call("Impute", {"strategy": p.strategy, "fill_value": p.fill_value, "columns": p.columns,
-                                    "protected": protected}, _defaults(S.Impute))
+            step = constructor_call("Impute", {"strategy": p.strategy, "fill_value": p.fill_value, "columns": p.columns,
+                                    "protected": protected}, defaults_of(S.Impute))
         elif kind == "normalize":
-            step = _call("Normalize", {"method": p.method, "columns": p.columns, "protected": protected},
-                         _defaults(S.Normalize))
+            step = constructor_call("Normalize", {"method": p.method, "columns": p.columns, "protected": protected},
+                         defaults_of(S.Normalize))
         elif kind == "one_hot_encode":
-            step = _call("OneHot", {"columns": p.columns, "drop_first": p.drop_first,
+            step = constructor_call("OneHot", {"columns": p.columns, "drop_first": p.drop_first,
                                     "handle_unknown": p.handle_unknown, "protected": protected},
-                         _defaults(S.OneHot))
+                         defaults_of(S.OneHot))
         elif kind == "select_features":
             target = next(iter(sorted(self.plan.protected[node_id])), None)
-            step = _call("SelectFeatures", {"method": p.method, "k": p.k, "threshold": p.threshold,
-                                            "columns": p.columns, "target": target}, _defaults(S.SelectFeatures))
+            step = constructor_call("SelectFeatures", {"method": p.method, "k": p.k, "threshold": p.threshold,
+                                            "columns": p.columns, "target": target}, defaults_of(S.SelectFeatures))
         if step:
             return [(self.vars[node_id], step)]
         steps = []  # preprocess: the same steps, in its order
         if p.columns_to_drop:
-            steps.append(("drop_columns", _call("DropColumns", {"columns": list(p.columns_to_drop)})))
+            steps.append(("drop_columns", constructor_call("DropColumns", {"columns": list(p.columns_to_drop)})))
         if p.drop_nulls:
             steps.append(("drop_nulls", "DropNulls()"))
         if p.encode_categorical:
-            steps.append(("one_hot", _call("OneHot", {"protected": protected}, _defaults(S.OneHot))))
+            steps.append(("one_hot", constructor_call("OneHot", {"protected": protected}, defaults_of(S.OneHot))))
         if p.normalize:
-            steps.append(("normalize", _call("Normalize", {"protected": protected}, _defaults(S.Normalize))))
+            steps.append(("normalize", constructor_call("Normalize", {"protected": protected}, defaults_of(S.Normalize))))
         return [(f"{self.vars[node_id]}_{name}", constructor) for name, constructor in steps]
 
     def _step_node(self, node_id: str) -> str:
@@ -251,109 +192,6 @@ class Exporter:
         for port in ("train", "test"):
             self.tables[(node_id, port)] = Table(f"{v}_{port}", source.raw, steps, "train", p.target_column)
         return "\n".join(lines)
-
-    # --- training ---
-    def _fit(self, node_id: str, estimators: tuple[str, str], args: str, *, task: str, encode: bool = False,
-             after: str = "") -> str:
-        """Code fitting the classifier or regressor of ``estimators`` (as ``task`` says) on the training table."""
-        table, p, v = self._input(node_id, "train"), self._params(node_id), self.vars[node_id]
-        target = p.target_column or table.target
-        lines = [f"{v}_target = {target!r}",
-                 f"X_train, y_train = {table.frame}.drop(columns=[{v}_target]), {table.frame}[{v}_target]"]
-        if task == "auto":
-            lines += ["task = infer_task(y_train)  # as Flowza decides: classification for labels, else regression",
-                      f"{v}_classes = sorted(y_train.unique().tolist()) if task == \"classification\" else None",
-                      _wrapped(f"{v} = ({estimators[0]} if task == \"classification\" else {estimators[1]})", args)]
-        else:
-            classes = "sorted(y_train.unique().tolist())" if task == "classification" else "None"
-            lines += [f"{v}_classes = {classes}",
-                      _wrapped(f"{v} = {estimators[0] if task == 'classification' else estimators[1]}", args)]
-        encode = encode and task != "regression"
-        y = "y_train"
-        if encode:
-            lines.append(f"y_fit = np.searchsorted(np.asarray({v}_classes), y_train.to_numpy())"
-                         + (f" if {v}_classes else y_train" if task == "auto" else "")
-                         + "  # XGBoost wants classes as 0…n-1")
-            y = "y_fit"
-        lines.append(f"{v}.fit(features(X_train), {y})")
-        if after:
-            lines.append(after)
-        self.models[(node_id, "model")] = Fitted(v, table, f"{v}_target", f"{v}_classes", encode, task)
-        return "\n".join(lines)
-
-    def _train_logreg(self, node_id: str) -> str:
-        from sklearn.linear_model import LogisticRegression
-
-        p = self._params(node_id)
-        self.out.uses.add("logreg")
-        args = _call("", {"C": p.C, "max_iter": p.max_iter, "class_weight": p.class_weight,
-                          "random_state": p.random_state}, _defaults(LogisticRegression))
-        return self._fit(node_id, ("LogisticRegression", ""), args, task="classification")
-
-    def _train_linear_regression(self, node_id: str) -> str:
-        from sklearn.linear_model import LinearRegression
-
-        self.out.uses.add("linear")
-        args = _call("", {"fit_intercept": self._params(node_id).fit_intercept}, _defaults(LinearRegression))
-        return self._fit(node_id, ("", "LinearRegression"), args, task="regression")
-
-    def _train_xgboost(self, node_id: str) -> str:
-        p = self._params(node_id)
-        self.out.uses.add("xgboost")
-        args = _call("", {"n_estimators": p.n_estimators, "max_depth": p.max_depth,
-                          "learning_rate": p.learning_rate, "subsample": p.subsample,
-                          "colsample_bytree": p.colsample_bytree, "random_state": p.random_state,
-                          "tree_method": "hist"})
-        return self._fit(node_id, ("XGBClassifier", "XGBRegressor"), args, task=p.task, encode=True)
-
-    def _train_random_forest(self, node_id: str) -> str:
-        p, v = self._params(node_id), self.vars[node_id]
-        self.out.uses.add("forest")
-        args = _call("", {"n_estimators": p.n_estimators, "max_depth": p.max_depth,
-                          "min_samples_leaf": p.min_samples_leaf, "random_state": p.random_state, "n_jobs": -1})
-        after = f"{v}.set_params(n_jobs=1)  # one thread to predict: tree outputs summed in a fixed order"
-        return self._fit(node_id, ("RandomForestClassifier", "RandomForestRegressor"), args, task=p.task,
-                         after=after)
-
-    # --- evaluation and registry ---
-    def _evaluate(self, node_id: str) -> str:
-        model, test, p = self._input(node_id, "model"), self._input(node_id, "test"), self._params(node_id)
-        m = model.estimator
-        if test.steps == model.table.steps:
-            rows = f"{test.frame}.drop(columns=[{model.target_var}])"
-        else:  # the test rows did not pass the model's steps: send their raw rows through them
-            self.out.uses.add("through")
-            rows = f"through({model.table.steps}, {test.raw}.loc[{test.frame}.index])[X_train.columns]"
-        decode = f"{m}.predict(X)"
-        if model.encoded:  # XGBoost answers a class's position
-            decode = f"np.asarray({model.classes})[{m}.predict(X)]"
-            if model.task == "auto":
-                decode = f"{m}.predict(X) if {model.classes} is None else {decode}"
-        wanted = f", {list(p.metrics)!r}" if p.metrics else ""
-        positive = f", positive_label={p.positive_label!r}" if p.positive_label is not None else ""
-        figures = f"classification_metrics(y_test, pred, proba, {model.classes}{wanted}{positive})"
-        if model.task == "regression":
-            figures = f"regression_metrics(y_test, pred{wanted})"
-        elif model.task == "auto":
-            figures = f"regression_metrics(y_test, pred{wanted}) if {model.classes} is None else {figures}"
-        return "\n".join([
-            f"X = features({rows})",
-            f"y_test = {test.frame}[{model.target_var}].to_numpy()",
-            f"pred = {decode}",
-            f"proba = {m}.predict_proba(X) if hasattr({m}, \"predict_proba\") else None",
-            f"metrics[{node_id!r}] = {figures}"])
-
-    def _register_model(self, node_id: str) -> str:
-        model, p = self._input(node_id, "model"), self._params(node_id)
-        self.models[(node_id, "model")] = model
-        self.out.uses.add("joblib")
-        alias = f" under the alias {p.alias!r}" if p.alias else ""
-        file = re.sub(r"[^A-Za-z0-9_.-]+", "-", p.name)
-        return "\n".join([
-            f"# Flowza registers this model in MLflow as {p.name!r}{alias}; here it is saved to a file:",
-            "# its fitted steps (raw rows in) and the estimator (features in).",
-            f"joblib.dump({{\"steps\": {model.table.steps}, \"estimator\": {model.estimator}}}, "
-            f"Path(MODEL_DIR) / {file + '.joblib'!r})"])
 
     def _stub(self, node_id: str) -> str:
         self.out.unsupported.append(node_id)
