@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import graphlib
-import inspect
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -65,11 +64,6 @@ def param_problems_of(node_id: str, defn: NodeDef, raw: dict) -> tuple[Params | 
                 msg = f"{name}: {err['msg']}" if name else err["msg"].removeprefix("Value error, ")
             problems.append(Problem("INVALID_PARAMETER", msg, node_id=node_id, field=name))
         return None, problems
-
-
-def optional_input(defn: NodeDef, port: str) -> bool:
-    """An input whose argument has a default (``values: Json = None``) may be left unconnected."""
-    return inspect.signature(defn.func).parameters[port].default is not inspect.Parameter.empty
 
 
 def _canonical(handle: str | None, ports: dict[str, str]) -> str | None:
@@ -185,7 +179,7 @@ def validate_workflow(raw) -> tuple[Plan | None, list[Problem]]:
 
     for nid, defn in defs.items():
         for port in defn.inputs:
-            if port not in inputs[nid] and not optional_input(defn, port):
+            if port not in inputs[nid] and port not in defn.optional_inputs:
                 problems.append(Problem("MISSING_INPUT", f"input '{port}' ({defn.inputs[port]}) is not connected",
                                         node_id=nid, field=port))
 

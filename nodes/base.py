@@ -82,6 +82,7 @@ class NodeDef:
     takes_context: bool
     multi_output: bool
     cache_salt: Callable[[Params, NodeContext], str] | None = None
+    optional_inputs: frozenset[str] = frozenset()  # input ports whose argument has a default: may stay unconnected
 
     def run(self, inputs: dict[str, Any], params: Params, ctx: NodeContext) -> dict[str, Any]:
         """Call the node function; return outputs keyed by port name."""
@@ -95,6 +96,13 @@ class NodeDef:
 
     def schema(self) -> dict:
         return self.params_model.model_json_schema()
+
+
+def hide_secrets(text: str, secrets) -> str:
+    """``text`` with each secret value (longest first) replaced by ``***``: for any message that might repeat one."""
+    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
 
 
 def always_run(params: Params, ctx: NodeContext) -> str:
@@ -114,14 +122,16 @@ def node(*, category: str, version: int = 1, cache_salt: Callable | None = None)
     def register(func: Callable) -> Callable:
         name = func.__name__
         hints = get_type_hints(func)
-        inputs, params_model, takes_context = {}, None, False
-        for arg in inspect.signature(func).parameters:
+        inputs, optional, params_model, takes_context = {}, set(), None, False
+        for arg, parameter in inspect.signature(func).parameters.items():
             if arg == "params":
                 params_model = hints[arg]
             elif arg == "ctx":
                 takes_context = True
             else:
                 inputs[arg] = _port_type(hints.get(arg), f"{name}({arg})")
+                if parameter.default is not inspect.Parameter.empty:
+                    optional.add(arg)
         if params_model is None or not issubclass(params_model, Params):
             raise TypeError(f"node {name} needs a `params: <Params subclass>` argument")
         ret = hints.get("return")
@@ -139,7 +149,7 @@ def node(*, category: str, version: int = 1, cache_salt: Callable | None = None)
         REGISTRY[name] = NodeDef(
             type=name, func=func, params_model=params_model, inputs=inputs, outputs=outputs,
             category=category, description=inspect.cleandoc(func.__doc__), version=version,
-            takes_context=takes_context, multi_output=multi, cache_salt=cache_salt,
+            takes_context=takes_context, multi_output=multi, cache_salt=cache_salt, optional_inputs=frozenset(optional),
         )
         return func
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from flowza.errors import DatasetTooLarge, NodeError
-from nodes.base import NodeContext
+from nodes.base import NodeContext, hide_secrets
 from nodes.http_guard import TargetRefused, guarded_transport
 
 if TYPE_CHECKING:
@@ -29,12 +29,10 @@ class Secrets:
     """The values of a connection's secret headers, hidden from every message that could repeat them."""
 
     def __init__(self, headers: dict[str, str]):
-        self.values = sorted({v for v in headers.values() if len(v) >= 4}, key=len, reverse=True)
+        self.values = [v for v in headers.values() if len(v) >= 4]
 
     def hide(self, text: str) -> str:
-        for value in self.values:
-            text = text.replace(value, "***")
-        return text
+        return hide_secrets(text, self.values)
 
 
 def shown(url: httpx.URL) -> str:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from flowza.errors import InvalidParameter, NodeError
 from flowza.settings import get_settings
-from nodes.base import NodeContext
+from nodes.base import NodeContext, hide_secrets
 from nodes.http_guard import ALLOW_HINT, TargetRefused, refusal
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class Bucket:
     secret: str | None
 
     def hide(self, text: str) -> str:
-        return text.replace(self.secret, "***") if self.secret else text
+        return hide_secrets(text, [self.secret])
 
 
 def open_bucket(params: S3Place, ctx: NodeContext) -> Bucket:

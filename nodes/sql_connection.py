@@ -11,7 +11,7 @@ from pydantic import Field
 from sqlalchemy.engine import URL, Connection
 
 from flowza.errors import InvalidParameter, NodeError
-from nodes.base import CONNECTION_NAME, NodeContext
+from nodes.base import CONNECTION_NAME, NodeContext, hide_secrets
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10
@@ -45,7 +45,7 @@ def shown(url: URL) -> str:
 
 def scrubbed(text: str, url: URL) -> str:
     """A driver's message without the URL's password, should a driver ever repeat it."""
-    return text.replace(url.password, "***") if url.password else text
+    return hide_secrets(text, [url.password])
 
 
 @contextmanager
