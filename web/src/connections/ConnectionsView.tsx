@@ -2,6 +2,7 @@
 // name. Secrets go in here and never come back out.
 import { useEffect } from "react";
 import { RunIcon } from "../runs/RunIcon";
+import { EmptyState, LoadFailed, Loading } from "../ui/PageState";
 import { Icon } from "../ui/Icon";
 import { AddConnectionForm } from "./AddConnectionForm";
 import { ConnectionList } from "./ConnectionList";
@@ -43,21 +44,13 @@ export function ConnectionsView({ initialKind, onClose }: { initialKind?: string
       <div className="conn-body">
         <div className="conn-main">
           {error ? (
-            <div className="models-error" role="alert">
-              <Icon name="alert" size={16} />
-              <div>
-                <strong>The connections could not be read.</strong>
-                <p>{error}</p>
-              </div>
-            </div>
+            <LoadFailed what="The connections could not be read." error={error} />
           ) : connections === null ? (
-            <p className="models-loading"><span className="spinner" /> Loading connections…</p>
+            <Loading what="connections" />
           ) : connections.length === 0 ? (
-            <div className="models-empty conn-empty">
-              <Icon name="link" size={32} />
-              <h2>No connections yet</h2>
+            <EmptyState icon="link" title="No connections yet" className="conn-empty">
               <p>Add one on the right, then pick it in a node's Connection parameter (SQL query, Database write, HTTP request).</p>
-            </div>
+            </EmptyState>
           ) : (
             <ConnectionList connections={connections} onChanged={load} />
           )}

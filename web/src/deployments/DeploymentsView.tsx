@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { errorMessage } from "../api/client";
 import { RunIcon } from "../runs/RunIcon";
+import { EmptyState, LoadFailed, Loading } from "../ui/PageState";
 import { Icon } from "../ui/Icon";
 import { CreateDeploymentDialog } from "./CreateDeploymentDialog";
 import { DeploymentDetail } from "./DeploymentDetail";
@@ -68,19 +69,11 @@ export function DeploymentsView({ initial, onClose }: { initial?: string; onClos
         </button>
       </header>
       {error ? (
-        <div className="models-error" role="alert">
-          <Icon name="alert" size={16} />
-          <div>
-            <strong>The deployments could not be read.</strong>
-            <p>{error}</p>
-          </div>
-        </div>
+        <LoadFailed what="The deployments could not be read." error={error} />
       ) : deployments === null ? (
-        <p className="models-loading"><span className="spinner" /> Loading deployments…</p>
+        <Loading what="deployments" />
       ) : deployments.length === 0 ? (
-        <div className="models-empty">
-          <Icon name="box" size={32} />
-          <h2>No deployments yet</h2>
+        <EmptyState icon="box" title="No deployments yet">
           <p>
             A deployment serves a registered model at its own URL. Press <strong>New deployment</strong>, or open
             {" "}<strong>Models</strong>, choose a version and press <strong>Deploy</strong>. Then create a token and
@@ -89,7 +82,7 @@ export function DeploymentsView({ initial, onClose }: { initial?: string; onClos
           <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
             <Icon name="plus" size={14} /> New deployment
           </button>
-        </div>
+        </EmptyState>
       ) : (
         <div className="models-body">
           <DeploymentList deployments={deployments} chosen={chosen} onChoose={setChosen} />

@@ -2,6 +2,7 @@
 // the right.
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage, unwrap } from "../api/client";
+import { EmptyState, LoadFailed, Loading } from "../ui/PageState";
 import { Icon } from "../ui/Icon";
 import { RunIcon } from "../runs/RunIcon";
 import { ModelDetailView } from "./ModelDetailView";
@@ -55,24 +56,16 @@ export function ModelsView({ onClose, onDeployed }: { onClose: () => void; onDep
         </button>
       </header>
       {error ? (
-        <div className="models-error" role="alert">
-          <Icon name="alert" size={16} />
-          <div>
-            <strong>The registry could not be read.</strong>
-            <p>{error}</p>
-          </div>
-        </div>
+        <LoadFailed what="The registry could not be read." error={error} />
       ) : models === null ? (
-        <p className="models-loading"><span className="spinner" /> Loading models…</p>
+        <Loading what="models" />
       ) : models.length === 0 ? (
-        <div className="models-empty">
-          <Icon name="models" size={32} />
-          <h2>No registered models yet</h2>
+        <EmptyState icon="models" title="No registered models yet">
           <p>
             Add a <strong>Register model</strong> node after a training node, give the model a name, and run the
             workflow. Each run that changes the model adds a version here.
           </p>
-        </div>
+        </EmptyState>
       ) : (
         <div className="models-body">
           <ModelList models={models} chosen={chosen} onChoose={setChosen} />
