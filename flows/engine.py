@@ -29,7 +29,7 @@ from flows.connections import RunConnections  # noqa: E402
 from flows.model_runs import ModelTracking  # noqa: E402
 from flows.outputs import OutputRef, OutputStore, summarize  # noqa: E402
 from flows.recorder import RunRecorder, listening, load_run  # noqa: E402
-from flows.store import ObjectStore, StoreError, open_store  # noqa: E402
+from flows.store import KeptInStore, ObjectStore, StoreError, open_store  # noqa: E402
 from flows.tracking import RunTracker  # noqa: E402
 from flows.validation import Plan, compile_plan  # noqa: E402
 from nodes.base import NodeContext  # noqa: E402
@@ -121,7 +121,8 @@ class RunContext:
         s = self.settings
         return NodeContext(node_id=node_id, data_dir=s.data_root, datasets_dir=s.home_dir / "datasets",
                            protected_columns=self.plan.protected[node_id], max_dataset_mb=s.max_dataset_mb,
-                           logger=get_run_logger(), connections=self.connections)
+                           logger=get_run_logger(), connections=self.connections,
+                           objects=KeptInStore(self.store, self.plan.defs[node_id].type))
 
 
 def _commit(store: ObjectStore, key: str, futures: list[Future], manifest: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +27,9 @@ def parquet_options(table: pa.Table) -> dict:
     text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
             or pa.types.is_string_view(f.type)]
     return {"compression": "none", "write_statistics": False, "use_dictionary": text}
+
+
+KEPT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
 class StoreError(FlowzaError):
@@ -143,6 +147,32 @@ class S3Store:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+
+class KeptInStore:
+    """``NodeContext.objects`` in a run: what nodes keep between runs, under ``kept/<node type>/<key>``.
+
+    Keys are a node's own (a content hash, say); a read that fails is a miss, so the node builds anew.
+    """
+
+    def __init__(self, store: ObjectStore, node_type: str):
+        self.store, self.prefix = store, f"kept/{node_type}"
+
+    def _path(self, key: str) -> str:
+        if not KEPT_KEY.match(key):
+            raise StoreError(f"not a key for a kept object: {key!r}")
+        return f"{self.prefix}/{key}"
+
+    def get(self, key: str) -> bytes | None:
+        path = self._path(key)
+        try:
+            return self.store.get_bytes(path) if self.store.exists(path) else None
+        except Exception:  # S3 errors too: a kept object only saves time
+            log.warning("could not read the kept object %s; it is built anew", path, exc_info=True)
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        self.store.put_bytes(self._path(key), data)
 
 
 def open_store(url: str, s3_endpoint_url: str | None = None) -> ObjectStore:

@@ -13,7 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, get_type_hints
+from typing import Any, Callable, NamedTuple, Protocol, get_type_hints
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,6 +28,14 @@ def _flowza_state() -> tuple[Path, ...]:
     from flowza.state_paths import state_paths
 
     return state_paths(get_settings())
+
+
+class KeptObjects(Protocol):
+    """Bytes a node keeps between runs under a key it chooses (a search index, say): ``NodeContext.objects``."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
 
 
 class Params(BaseModel):
@@ -53,6 +61,8 @@ class NodeContext:
     # Named connections (database URLs, S3 credentials, API keys) of the run's owner: name -> settings and secret.
     # The engine sets it; parameters only ever hold a connection's name.
     connections: Callable[[str], dict[str, Any]] | None = field(default=None, repr=False)
+    # Where the node may keep what it built for later runs (the engine's object store); None: nowhere, build anew.
+    objects: KeptObjects | None = field(default=None, repr=False)
 
     def connection(self, name: str) -> dict[str, Any]:
         """The named connection's settings with its secret (``{"kind": …, …}``), or a node error saying why not."""

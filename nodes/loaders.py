@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -33,6 +33,20 @@ def file_paths_allowed() -> bool:
     return settings.allow_file_paths if settings.allow_file_paths is not None else not settings.auth_enabled
 
 
+def usable_path(cls, value: str | None) -> str | None:
+    """A ``file_path`` validator: a path the system can open, where paths are allowed at all."""
+    if not value:
+        return value
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("a path cannot hold NUL bytes, line breaks or other control characters")
+    if max(len(part.encode()) for part in PurePosixPath(value.replace("\\", "/")).parts) > MAX_NAME_BYTES:
+        raise ValueError(f"a folder or file name in a path may be at most {MAX_NAME_BYTES} bytes long")
+    if not file_paths_allowed():
+        raise ValueError(f"reading files by path is off on this server (multi-user mode): {cls.PATHS_OFF_HINT}, "
+                         f"or ask an administrator to set FLOWZA_ALLOW_FILE_PATHS=true")
+    return value
+
+
 class CsvSource(Params):
     """Where a csv_loader reads from: a path under the data directory, or an uploaded dataset."""
 
@@ -41,19 +55,8 @@ class CsvSource(Params):
     dataset_id: str | None = Field(None, title="Dataset", description="An uploaded dataset, instead of a path.",
                                    json_schema_extra={"dataset_ref": True})
 
-    @field_validator("file_path")
-    @classmethod
-    def _usable_path(cls, value: str | None) -> str | None:
-        if not value:
-            return value
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise ValueError("a path cannot hold NUL bytes, line breaks or other control characters")
-        if max(len(part.encode()) for part in PurePosixPath(value.replace("\\", "/")).parts) > MAX_NAME_BYTES:
-            raise ValueError(f"a folder or file name in a path may be at most {MAX_NAME_BYTES} bytes long")
-        if not file_paths_allowed():
-            raise ValueError("reading files by path is off on this server (multi-user mode): upload the file and "
-                             "use its dataset_id, or ask an administrator to set FLOWZA_ALLOW_FILE_PATHS=true")
-        return value
+    PATHS_OFF_HINT: ClassVar[str] = "upload the file and use its dataset_id"
+    _usable_path = field_validator("file_path")(usable_path)
 
 
 class CsvLoaderParams(CsvReadOptions, CsvSource):  # this base order puts the source fields first in forms

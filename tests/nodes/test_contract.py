@@ -46,6 +46,11 @@ TINY_PARAMS = {
     "s3_loader": {"connection": "s3", "key": "tiny.csv"},
     "s3_writer": {"connection": "s3", "key": "out/tiny.parquet"},
     "llm_call": {"connection": "llm", "prompt": "{{ values.tiny }}: {{ rows | length }} rows", "output": "json"},
+    # Text and retrieval: the tiny table's colours are the texts.
+    "text_loader": {"column": "colour"},
+    "chunk_text": {"column": "colour", "chunk_size": 20, "overlap": 0},
+    "embed_text": {"column": "colour"},
+    "vector_search": {"query": "{{ values.tiny }} red", "column": "colour", "top_k": 2},
 }
 OUTSIDE = {"sql_query", "db_write", "http_request", "llm_call", "s3_loader", "s3_writer"}
 TINY_FRAME = pd.DataFrame({
