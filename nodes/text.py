@@ -67,6 +67,7 @@ class _HtmlText(HTMLParser):
     """The text of an HTML page, without its scripts and styles."""
 
     SKIPPED = {"script", "style", "noscript", "template"}
+    BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "table", "ul", "ol", "pre"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -75,7 +76,9 @@ class _HtmlText(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.skipping += tag in self.SKIPPED
-        if tag in {"p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article"}:
+        if tag in self.BLOCKS:
+            self.parts.append("\n\n")  # a paragraph break, where chunk_text prefers to cut
+        elif tag in ("br", "li", "tr"):
             self.parts.append("\n")
 
     def handle_endtag(self, tag):
@@ -90,7 +93,7 @@ def html_text(html: str) -> str:
     parser = _HtmlText()
     parser.feed(html)
     parser.close()
-    return re.sub(r"\n\s*\n+", "\n\n", re.sub(r"[ \t]+", " ", "".join(parser.parts))).strip()
+    return re.sub(r"\n[ \t]*\n\s*", "\n\n", re.sub(r"[ \t]+", " ", "".join(parser.parts))).strip()
 
 
 def _matched_files(params: TextLoaderParams, ctx: NodeContext) -> list[tuple[str, Path]]:

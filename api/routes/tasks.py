@@ -34,14 +34,16 @@ def _task(session, user, task_id: str) -> tuple[str, str, dict]:
 
 
 def _self_contained(definition: dict) -> bool:
-    """True when the workflow's data comes only from ``sample_dataset`` (files shipped inside Flowza).
+    """True when the workflow's data comes only from files shipped inside Flowza: ``sample_dataset``, or a
+    ``text_loader`` reading its shipped documents.
 
     Such a workflow runs wherever Flowza runs, whatever the directory and FLOWZA_DATA_DIR; an example that
     reads a file of the repository (``passengers.json``) is one for ``flowza run`` there, not a template.
     """
-    loaders = {node["type"] for node in definition["nodes"]
-               if (defn := get_node(node["type"])) is not None and defn.category == "data input"}
-    return loaders <= {"sample_dataset"}
+    return all(node["type"] == "sample_dataset" or (node["type"] == "text_loader"
+                                                    and node.get("parameters", {}).get("sample"))
+               for node in definition["nodes"]
+               if (defn := get_node(node["type"])) is not None and defn.category == "data input")
 
 
 @router.get("/api/workflows/templates/", summary="Ready-made workflows to start from (on data shipped with Flowza)")
