@@ -46,3 +46,27 @@ def test_outputs_are_parquet_objects_in_s3_and_reused(flowza_env, s3_bucket, s3_
     third = execute(wf)
     assert [n["cached"] for n in third["nodes"].values()] == [True, True, False]
     assert third["nodes"]["split"]["outputs"]["test"]["rows"] == pytest.approx(891 * 0.3, abs=1)
+
+
+def test_vector_searchs_index_is_kept_in_s3_and_read_back_by_the_next_run(flowza_env, s3_bucket, s3_endpoint,
+                                                                         monkeypatch):
+    from flows.engine import execute
+
+    client, bucket = s3_bucket
+    monkeypatch.setenv("FLOWZA_OBJECT_STORE_URL", f"s3://{bucket}/flowza")
+    monkeypatch.setenv("FLOWZA_S3_ENDPOINT_URL", s3_endpoint)
+    get_settings.cache_clear()
+
+    def searching(query: str) -> dict:
+        return {"name": "search", "nodes": [
+            {"id": "docs", "type": "text_loader", "parameters": {"sample": "dataset_descriptions"}},
+            {"id": "search", "type": "vector_search", "parameters": {"query": query, "top_k": 2}}],
+            "connections": [{"source": "docs", "target": "search"}]}
+
+    first, second = execute(searching("iris flowers")), execute(searching("wine cultivars"))
+
+    kept = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="flowza/kept/")["Contents"]]
+    assert len(kept) == 1 and kept[0].startswith("flowza/kept/vector_search/minilm-static-256-")
+    contexts = [run["nodes"]["search"]["outputs"]["context"]["value"] for run in (first, second)]
+    assert [c["index"]["reused"] for c in contexts] == [False, True]
+    assert [c["hits"][0]["source"] for c in contexts] == ["iris.rst", "wine_data.rst"]
