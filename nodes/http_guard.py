@@ -66,8 +66,8 @@ def checked_addresses(host: str, port: int, allow_private: bool) -> list[str]:
             if reason:
                 shown = host if host == address else f"{host} ({address})"
                 log.info("refused a request to %s: %s", shown, reason)
-                raise TargetRefused(f"request to {shown} refused: it is {reason}; http_request reaches only public "
-                                    f"hosts ({ALLOW_HINT})", field="url")
+                raise TargetRefused(f"request to {shown} refused: it is {reason}; requests from workflows reach only "
+                                    f"public hosts ({ALLOW_HINT})", field="url")
     return addresses
 
 
@@ -87,7 +87,7 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"host '{host}' has no address")
 
     def connect_unix_socket(self, *args, **kwargs):
-        raise TargetRefused("http_request does not connect to Unix sockets")
+        raise TargetRefused("requests from workflows do not connect to Unix sockets")
 
 
 def guarded_transport() -> httpx.HTTPTransport:

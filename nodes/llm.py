@@ -1,8 +1,10 @@
 """llm_call: ask an OpenAI-compatible chat model, with a prompt filled from upstream values; text or checked JSON.
 
-The endpoint, model and API key come from a named ``openai`` connection. The endpoint is not held to
-http_request's public-hosts rule (``nodes.http_guard``): it is set by the connection's owner, never by a workflow's
-data, and a model server on localhost or the LAN (Ollama, vLLM) is the usual setup; no redirect is followed.
+The endpoint, model and API key come from a named ``openai`` connection; no redirect is followed. In single-user
+mode the endpoint may be anywhere: a model server on localhost or the LAN (Ollama, vLLM) is the usual setup. On a
+multi-user server it is held to http_request's public-hosts rule (``nodes.http_guard``, lifted by
+FLOWZA_HTTP_ALLOW_PRIVATE), as the S3 nodes' endpoints are: a user's connection must not reach the server's
+loopback, LAN or cloud metadata service, whose answers would come back in error excerpts.
 Templates are ``nodes.templating``'s sandbox, reading ``values`` (the Json input) and ``rows`` (the dataset's
 first records). A JSON answer is checked against the node's JSON Schema and, once, sent back to be fixed.
 At temperature 0 an answer is reused while the prompt, inputs and connection are unchanged; above 0 never.
@@ -18,8 +20,10 @@ import jsonschema
 from pydantic import Field, field_validator, model_validator
 
 from flowza.errors import NodeError
+from flowza.settings import get_settings
 from nodes.base import CONNECTION_NAME, NodeContext, Params, always_run, node
-from nodes.openai_chat import ChatEndpoint, ChatFailed, ChatRefused, ChatTimeout, ChatUnreachable, Completion
+from nodes.openai_chat import (ChatEndpoint, ChatFailed, ChatRefused, ChatTargetRefused, ChatTimeout, ChatUnreachable,
+                               Completion)
 from nodes.ports import Dataset, Json, Text
 from nodes.templating import render_text
 
@@ -102,7 +106,8 @@ def _endpoint(params: LlmCallParams, ctx: NodeContext) -> ChatEndpoint:
                         f"{' and config.'.join(missing)} (PATCH /api/connections/{params.connection})"
                         + (" or the node's model" if missing == ["model"] else ""),
                         code="LLM_NOT_CONFIGURED", field="connection")
-    return ChatEndpoint(conn["base_url"], model, conn.get("api_key"), params.timeout_s)
+    return ChatEndpoint(conn["base_url"], model, conn.get("api_key"), params.timeout_s,
+                        guarded=get_settings().auth_enabled)
 
 
 def _ask(endpoint: ChatEndpoint, messages: list[dict], params: LlmCallParams, name: str) -> Completion:
@@ -111,6 +116,10 @@ def _ask(endpoint: ChatEndpoint, messages: list[dict], params: LlmCallParams, na
     except ChatTimeout as exc:
         raise NodeError(f"{exc.message}: raise timeout_s, or check the model server", code="LLM_TIMEOUT",
                         field="timeout_s") from None
+    except ChatTargetRefused as exc:
+        raise NodeError(f"{exc.message}. On a multi-user server llm_call reaches only public endpoints: point "
+                        f"connection '{name}''s base_url at one (PATCH /api/connections/{name})",
+                        code="HTTP_TARGET_REFUSED", field="connection") from None
     except ChatUnreachable as exc:
         raise NodeError(f"{exc.message}: check connection '{name}''s base_url and that the server is up",
                         code="LLM_UNAVAILABLE", field="connection") from None

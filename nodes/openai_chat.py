@@ -3,6 +3,8 @@ generator (``flows.generate.llm``).
 
 Failures are ``ChatFailed`` subclasses whose message says what happened without the API key or the URL's
 credentials; each caller adds what its user should check (a connection, or FLOWZA_LLM_* settings).
+A ``guarded`` endpoint connects only to public addresses (``nodes.http_guard``): one a user of a multi-user server
+chose, unlike the server's own FLOWZA_LLM_BASE_URL, must not reach its loopback, LAN or metadata service.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import httpx
 
 from nodes.http_client import Secrets, shown
+from nodes.http_guard import TargetRefused, guarded_transport
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,10 @@ class ChatTimeout(ChatFailed):
 
 class ChatUnreachable(ChatFailed):
     pass
+
+
+class ChatTargetRefused(ChatFailed):
+    """A guarded endpoint whose host is not a public address."""
 
 
 class ChatRefused(ChatFailed):
@@ -62,6 +69,7 @@ class ChatEndpoint:
     model: str
     api_key: str | None = field(default=None, repr=False)
     timeout_s: float = 60
+    guarded: bool = False  # connect only to public addresses (FLOWZA_HTTP_ALLOW_PRIVATE lifts it)
 
     @property
     def url(self) -> str:
@@ -87,7 +95,9 @@ class ChatEndpoint:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         started = time.monotonic()
         try:
-            answer = httpx.post(self.url, json=body, headers=headers, timeout=self.timeout_s)
+            answer = self._post(body, headers)
+        except TargetRefused as exc:
+            raise ChatTargetRefused(f"the LLM endpoint ({self.shown_url}) may not be reached: {exc.message}") from None
         except httpx.TimeoutException:
             raise ChatTimeout(f"the LLM endpoint ({self.shown_url}) did not answer within "
                               f"{self.timeout_s:g} s") from None
@@ -112,3 +122,11 @@ class ChatEndpoint:
                                     f"chat completion (no choices[0].message.content)")
         log.debug("LLM usage: %s", usage)
         return Completion(text, finish_reason, usage if isinstance(usage, dict) else {})
+
+    def _post(self, body: dict, headers: dict) -> httpx.Response:
+        if not self.guarded:
+            return httpx.post(self.url, json=body, headers=headers, timeout=self.timeout_s)
+        # no proxies from the environment: a proxy would connect for us, past the guard
+        with httpx.Client(transport=guarded_transport(), timeout=self.timeout_s, follow_redirects=False,
+                          trust_env=False) as client:
+            return client.post(self.url, json=body, headers=headers)

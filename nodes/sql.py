@@ -45,7 +45,7 @@ class SqlQueryParams(Params):
     query: str = Field(..., min_length=1, max_length=100_000, title="Query",
                        description="A SELECT (or WITH … SELECT, VALUES, TABLE). Put values in as :name and give "
                                    "them under parameters, never inside the SQL text.",
-                       json_schema_extra={"multiline": True})
+                       json_schema_extra={"multiline": True, "code": "sql"})
     parameters: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, title="Parameters",
         description="Values bound to the query's :name placeholders (a list works with = ANY(:name)).")

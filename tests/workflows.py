@@ -31,3 +31,9 @@ def two_models() -> dict:
 def scalars(metrics: dict) -> dict:
     """The figures MLflow keeps as metrics: plain numbers."""
     return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def names_a_connection(workflow: dict) -> bool:
+    """Whether a workflow reaches outside Flowza through a named connection (a database, a bucket, a model): run
+    with no servers, it could only fail to connect."""
+    return any("connection" in (n.get("parameters") or {}) for n in workflow["nodes"])

@@ -268,6 +268,79 @@ def test_only_temperature_zero_answers_are_reused():
     assert defn.cache_salt(warm, ctx) != defn.cache_salt(warm, ctx)
 
 
+# --- the endpoint guard on a multi-user server ------------------------------------------------------------------
+
+@pytest.fixture
+def server_mode(monkeypatch):
+    """``server_mode(auth=…, allow_private=…)``: the settings a node reads, as a server started with them has."""
+    from flowza.settings import get_settings
+
+    def set_mode(auth: bool, allow_private: bool = False):
+        monkeypatch.setenv("FLOWZA_AUTH_ENABLED", str(auth).lower())
+        monkeypatch.setenv("FLOWZA_HTTP_ALLOW_PRIVATE", str(allow_private).lower())
+        get_settings.cache_clear()
+
+    yield set_mode
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_on_a_multi_user_server_a_loopback_endpoint_is_refused_before_any_request(ask, server_mode, host):
+    server_mode(auth=True)
+    with CannedChat("should not be asked") as chat:
+        url = chat.base_url.replace("127.0.0.1", host)
+        error = failure(ask, chat, connection=chat.connection(base_url=url), prompt="hi", timeout_s=5)
+    assert chat.requests == []
+    assert error.code == "HTTP_TARGET_REFUSED" and error.field == "connection"
+    assert f"the LLM endpoint ({url}/chat/completions) may not be reached" in error.message
+    assert "loopback" in error.message and "FLOWZA_HTTP_ALLOW_PRIVATE=true" in error.message
+    assert "llm_call reaches only public endpoints" in error.message and "connection 'llm'" in error.message
+    assert "http_request" not in error.message
+
+
+def test_on_a_multi_user_server_the_metadata_service_is_refused_without_connecting(ask, server_mode):
+    server_mode(auth=True)
+    started = time.monotonic()
+    error = failure(ask, None, prompt="hi", timeout_s=5, connection={
+        "kind": "openai", "base_url": "http://169.254.169.254/latest", "model": "m", "api_key": API_KEY})
+    assert time.monotonic() - started < 2  # refused at the check, not after a connection attempt timed out
+    assert error.code == "HTTP_TARGET_REFUSED"
+    assert "(http://169.254.169.254/latest/chat/completions)" in error.message
+    assert "link-local" in error.message and "FLOWZA_HTTP_ALLOW_PRIVATE" in error.message
+
+
+def test_on_a_multi_user_server_allow_private_lets_a_local_model_server_answer(ask, server_mode):
+    server_mode(auth=True, allow_private=True)
+    with CannedChat("local answer") as chat:
+        out = ask(chat, prompt="hi")
+    assert out["text"] == Text("local answer")
+    assert len(chat.requests) == 1 and chat.requests[0]["auth"] == f"Bearer {API_KEY}"
+
+
+def test_in_single_user_mode_a_loopback_endpoint_answers(ask, server_mode):
+    from flowza.settings import get_settings
+
+    server_mode(auth=False)
+    assert not get_settings().auth_enabled and not get_settings().http_allow_private
+    with CannedChat("as before") as chat:
+        assert ask(chat, prompt="hi")["text"] == Text("as before")
+    assert len(chat.requests) == 1
+
+
+def test_the_servers_own_llm_is_not_guarded_on_a_multi_user_server(server_mode, monkeypatch):
+    """FLOWZA_LLM_BASE_URL is the operator's choice (the workflow generator's model), not a user's."""
+    from flows.generate.llm import ask as generator_asks
+    from flows.generate.llm import endpoint_of
+    from flowza.settings import get_settings
+
+    with CannedChat("a plan") as chat:
+        monkeypatch.setenv("FLOWZA_LLM_BASE_URL", chat.base_url)
+        monkeypatch.setenv("FLOWZA_LLM_MODEL", "canned-model")
+        server_mode(auth=True)
+        assert generator_asks(endpoint_of(get_settings()), [{"role": "user", "content": "plan"}]) == "a plan"
+    assert len(chat.requests) == 1
+
+
 @pytest.mark.usefixtures("prefect_api_url")
 def test_through_the_engine_with_a_saved_connection(flowza_env, caplog):
     """sample_dataset -> llm_call (rows in, JSON out) -> llm_call (values in, text out), with a saved openai

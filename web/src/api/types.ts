@@ -29,6 +29,8 @@ export type ParamSchema = {
   connection_kind?: string;
   /** Text over several lines (a query, a prompt). */
   multiline?: boolean;
+  /** A multiline parameter holding code in this language (e.g. "sql"): monospace, not wrapped. */
+  code?: string;
   additionalProperties?: ParamSchema | boolean;
   $ref?: string;
 };

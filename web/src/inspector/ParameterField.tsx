@@ -102,7 +102,7 @@ export function ParameterField({
     // An object (headers, bound values) or any JSON value (a request body): typed as JSON.
     input = <JsonInput {...common} value={value} onChange={onChange} />;
   } else if (schema.multiline) {
-    input = <TextArea {...common} code={name === "query"} value={value as string | undefined} onChange={onChange} />;
+    input = <TextArea {...common} code={!!schema.code} value={value as string | undefined} onChange={onChange} />;
   } else {
     input = <TextInput {...common} value={value as string | undefined} onChange={onChange} />;
   }
