@@ -131,6 +131,7 @@ def test_retrieval_template_answers_a_typed_question_from_the_passages_it_finds(
     text = results.get_by_test_id("output-text")
     assert text.locator(".kind-label").text_content() == "Text"
     assert text.get_by_test_id("text-output").inner_text() == ANSWER
+    assert results.get_by_test_id("output-json").get_by_test_id("json-null").inner_text() == "No value (null)."
     ui.shot("answer-results")
 
     # 5. The model was asked the typed question, with the passages the search found.

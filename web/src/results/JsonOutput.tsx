@@ -8,6 +8,7 @@ const MAX_ITEMS = 200; // items of one object or list drawn; the rest are counte
 
 export function JsonOutput({ value }: { value: unknown }) {
   if (value === undefined) return <p className="results-note">The run record holds no value for this output.</p>;
+  if (value === null) return <p className="results-note" data-testid="json-null">No value (null).</p>;
   return (
     <div className="value-output">
       <div className="output-toolbar">
