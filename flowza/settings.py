@@ -11,6 +11,31 @@ from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
+MEMORY_PER_DATASET = 4  # a table in memory takes about three times its CSV, and a node holds one copy more
+SMALLEST_DATASET_LIMIT_MB = 256
+
+
+def memory_mb() -> float | None:
+    """This machine's memory in MB, or its container's limit (cgroup v2 or v1) when lower; None if unknown."""
+    try:
+        found = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that says
+        found = None
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            limit = int(Path(limit_file).read_text().strip()) / 2**20  # "max": no limit
+        except (OSError, ValueError):
+            continue
+        found = min(found, limit) if found else limit
+    return found
+
+
+def default_max_dataset_mb() -> float:
+    """FLOWZA_MAX_DATASET_MB's default: a quarter of the memory, so a table that loads leaves room to work on it."""
+    memory = memory_mb()
+    return max(SMALLEST_DATASET_LIMIT_MB, round(memory / MEMORY_PER_DATASET)) if memory else 2048
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLOWZA_", extra="ignore")
 
@@ -19,7 +44,10 @@ class Settings(BaseSettings):
     object_store_url: str | None = Field(
         default=None, description="file:///path or s3://bucket/prefix; default: a folder under FLOWZA_HOME.")
     s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); default: AWS.")
-    max_dataset_mb: float = Field(default=2048, gt=0, description="Largest input file a loader accepts.")
+    max_dataset_mb: float = Field(
+        default_factory=default_max_dataset_mb, gt=0,
+        description="Largest input file a loader accepts; default: a quarter of the memory of the machine (or of "
+                    "the container's limit), at least 256 MB.")
     allow_file_paths: bool | None = Field(
         default=None, description="Whether csv_loader may read a file_path under FLOWZA_DATA_DIR (never inside "
                                   "FLOWZA_HOME); default: yes in single-user mode, no in multi-user mode, where "
