@@ -1,1 +1,1 @@
-"""Flowza's HTTP service: routes, services and the metadata database (``api.db``)."""
+"""Flowza's HTTP service: routes, services and the metadata database (``metadata_db``)."""

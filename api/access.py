@@ -11,14 +11,14 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from api.db import datasets as dataset_rows
-from api.db import model_owners
-from api.db import runs as run_rows
-from api.db import workflows as workflow_rows
-from api.db.errors import NotFound
-from api.db.models import Dataset, Run, User, Workflow
-from api.db.sharing import Role, role_of
-from flowza.errors import FlowzaError
+from metadata_db import datasets as dataset_rows
+from metadata_db import model_owners
+from metadata_db import runs as run_rows
+from metadata_db import workflows as workflow_rows
+from metadata_db.errors import NotFound
+from metadata_db.models import Dataset, Run, User, Workflow
+from metadata_db.sharing import Role, role_of
+from flowza_core.errors import FlowzaError
 from flows.registry import ModelNotFound
 
 Need = Literal["view", "edit", "own"]

@@ -21,11 +21,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pwdlib import PasswordHash
 from pwdlib.hashers.bcrypt import BcryptHasher
 
-from api.db.models import User
-from api.db.users import get_user_by_email
+from metadata_db.models import User
+from metadata_db.users import get_user_by_email
 from api.deps import SessionDep
-from flowza.errors import FlowzaError
-from flowza.settings import Settings, get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_body
 from api.services.multipart_upload import FORM_SLACK
 from api.services.multipart_upload import too_large as upload_too_large
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path as PathParam
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_VERSION = 2**31 - 1

@@ -10,8 +10,8 @@ from fastapi import Depends
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from api.db.session import make_engine, session_factory
-from flowza.settings import get_settings
+from metadata_db.session import make_engine, session_factory
+from flowza_core.settings import get_settings
 
 
 @lru_cache

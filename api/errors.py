@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.prefect_limits import PREFECT_RETRIES
-from flowza.errors import FlowzaError, WorkflowInvalid
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError, WorkflowInvalid
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,14 @@ from flows.prefect_env import configure_prefect
 configure_prefect()
 
 from api.services import prefect_limits  # noqa: E402
-from flowza.settings import get_settings  # noqa: E402
+from flowza_core.settings import get_settings  # noqa: E402
 
 prefect_limits.apply(get_settings())  # before anything reads Prefect's client settings
 
 from fastapi import FastAPI  # noqa: E402
 
 from api import body_limit, errors, rate_limit  # noqa: E402
-from api.db.session import upgrade  # noqa: E402
+from metadata_db.session import upgrade  # noqa: E402
 from api.serving import fast_path  # noqa: E402
 from api.serving.models import ModelCache  # noqa: E402
 from api.serving.prediction_log import PredictionLog  # noqa: E402

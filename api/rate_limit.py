@@ -19,9 +19,9 @@ from collections import defaultdict, deque
 from fastapi import Request
 
 from api.auth import CurrentUser
-from api.db.users import normalize_email
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from metadata_db.users import normalize_email
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 
 WINDOW_S = 60.0
 LOGIN_WINDOW_S = 15 * 60.0

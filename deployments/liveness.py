@@ -27,14 +27,14 @@ from datetime import timedelta
 import anyio
 from sqlalchemy import select
 
-from api.db import runs as run_rows
-from api.db import workers as worker_rows
-from api.db.base import utcnow
-from api.db.models import Run
+from metadata_db import runs as run_rows
+from metadata_db import workers as worker_rows
+from metadata_db.base import utcnow
+from metadata_db.models import Run
 from deployments.metadata import sessions
 from flows.recorder import load_run
 from flows.store import StoreError
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 RECONCILE_EVERY_S = 10.0

@@ -28,17 +28,17 @@ from prefect.client.schemas.objects import FlowRun
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import runs as run_rows
-from api.db import workers as worker_rows
-from api.db import workflows as workflow_rows
-from api.db.errors import NotFound
-from api.db.models import FINISHED_STATUSES, Run, Schedule, User, Workflow
-from api.db.session import session_factory, upgrade
+from metadata_db import runs as run_rows
+from metadata_db import workers as worker_rows
+from metadata_db import workflows as workflow_rows
+from metadata_db.errors import NotFound
+from metadata_db.models import FINISHED_STATUSES, Run, Schedule, User, Workflow
+from metadata_db.session import session_factory, upgrade
 from flows.engine import open_default_store
 from flows.recorder import load_run
 from flows.store import StoreError
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 _FLOW_RUNS = uuid.UUID("7c1d5a52-3f0e-4b8e-9a51-0f1c2d3e4f50")  # namespace of run ids derived from flow runs

@@ -16,8 +16,8 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from flowza.errors import NodeError
-from flowza.settings import Settings
+from flowza_core.errors import NodeError
+from flowza_core.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 @lru_cache
 def _sessions(url: str) -> sessionmaker[Session]:
     # Imported here: most runs open no connection, and the metadata layer costs half a second to import.
-    from api.db.session import session_factory, upgrade
+    from metadata_db.session import session_factory, upgrade
 
     upgrade(url)  # a run outside the service may be the first to open the database
     return session_factory(url)
@@ -43,8 +43,8 @@ class RunConnections:
         self._lock = threading.Lock()
 
     def __call__(self, name: str) -> dict[str, Any]:
-        from api.db.connections import opened
-        from flowza.connection_secrets import SecretUnreadable
+        from metadata_db.connections import opened
+        from flowza_core.connection_secrets import SecretUnreadable
 
         with _sessions(self.settings.metadata_db_url).begin() as session:
             found = self._find(session, name)
@@ -65,7 +65,7 @@ class RunConnections:
         return "connection:" + hashlib.sha256(identity.encode()).hexdigest()[:16]
 
     def _find(self, session: Session, name: str):
-        from api.db import connections as connection_rows
+        from metadata_db import connections as connection_rows
 
         owner = self._run_owner(session)
         found = connection_rows.find_connection(session, owner, name)
@@ -78,7 +78,7 @@ class RunConnections:
         return found
 
     def _run_owner(self, session: Session) -> str | None:
-        from api.db.model_owners import run_owner
+        from metadata_db.model_owners import run_owner
 
         with self._lock:
             if self._owner is None:

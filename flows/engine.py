@@ -22,8 +22,8 @@ from prefect.runtime import flow_run as current_flow_run  # noqa: E402
 from prefect.context import SettingsContext  # noqa: E402
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY  # noqa: E402
 
-from flowza.errors import FlowzaError, NodeFailed  # noqa: E402
-from flowza.settings import get_settings  # noqa: E402
+from flowza_core.errors import FlowzaError, NodeFailed  # noqa: E402
+from flowza_core.settings import get_settings  # noqa: E402
 from flows.cache import cache_key, output_fingerprint, read_manifest, write_manifest  # noqa: E402
 from flows.connections import RunConnections  # noqa: E402
 from flows.model_runs import ModelTracking  # noqa: E402

@@ -13,10 +13,10 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import model_owners
-from api.db.session import session_factory, upgrade
+from metadata_db import model_owners
+from metadata_db.session import session_factory, upgrade
 from flows.tracking import RegistryError
-from flowza.settings import Settings
+from flowza_core.settings import Settings
 
 
 class ModelNameTaken(RegistryError):

@@ -21,15 +21,15 @@ import httpx  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from api.db import monitoring as rows  # noqa: E402
-from api.db.base import utcnow  # noqa: E402
-from api.db.deployments import get_deployment  # noqa: E402
-from api.db.models import DEFAULT_THRESHOLDS  # noqa: E402
+from metadata_db import monitoring as rows  # noqa: E402
+from metadata_db.base import utcnow  # noqa: E402
+from metadata_db.deployments import get_deployment  # noqa: E402
+from metadata_db.models import DEFAULT_THRESHOLDS  # noqa: E402
 from deployments.metadata import sessions  # noqa: E402
 from flows import drift  # noqa: E402
 from flows.reference_stats import load_reference, version_metric  # noqa: E402
 from flows.registry import ModelNotFound  # noqa: E402
-from flowza.settings import get_settings  # noqa: E402
+from flowza_core.settings import get_settings  # noqa: E402
 
 WEBHOOK_TIMEOUT_S = 5
 WEBHOOK_TRIES = 2  # one retry

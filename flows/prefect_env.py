@@ -6,8 +6,8 @@ import logging
 import os
 import urllib.request
 
-from flowza import service_credentials
-from flowza.settings import get_settings
+from flowza_core import service_credentials
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

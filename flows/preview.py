@@ -11,8 +11,8 @@ import logging
 
 from flows.spec import parse_workflow
 from flows.validation import resolve_ports, validate_workflow
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 from nodes.base import NodeContext
 from nodes.catalog import discover
 from nodes.ports import Dataset, Model

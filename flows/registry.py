@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 from flows.tracking import configure_mlflow
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path, PurePosixPath
 
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 from flows.registry import ModelNotFound, _call, _client
 
 log = logging.getLogger(__name__)

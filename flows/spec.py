@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from flowza.errors import WorkflowInvalid
-from flowza.settings import get_settings
+from flowza_core.errors import WorkflowInvalid
+from flowza_core.settings import get_settings
 from flows.problems import Problem
 
 

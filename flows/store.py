@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flowza.errors import FlowzaError
-from flowza.schema_lock import MIGRATING
-from flowza.settings import Settings
+from flowza_core.errors import FlowzaError
+from flowza_core.schema_lock import MIGRATING
+from flowza_core.settings import Settings
 from nodes.ports import Metrics, Model
 
 log = logging.getLogger(__name__)

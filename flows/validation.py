@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from flowza.errors import WorkflowInvalid
+from flowza_core.errors import WorkflowInvalid
 from flows.problems import Problem
 from flows.spec import WorkflowSpec, parse_workflow
 from nodes.base import NodeDef, Params

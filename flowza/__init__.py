@@ -7,7 +7,7 @@ __all__ = ["Workflow"]
 
 
 def __getattr__(name: str):
-    # Lazy so that `flowza.settings` / `flowza.errors` import without the engine.
+    # Lazy so that `flowza_core.settings` / `flowza_core.errors` import without the engine.
     if name == "Workflow":
         from flowza.sdk import Workflow
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from flowza.errors import FlowzaError, WorkflowInvalid
+from flowza_core.errors import FlowzaError, WorkflowInvalid
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def cmd_models(args) -> int:
 
 def _service(args):
     from flowza.sdk import Service
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     return Service(args.url or f"http://127.0.0.1:{get_settings().api_port}", token=args.login_token)
 
@@ -265,7 +265,7 @@ def _connection_secret(kind: str, given: list[str] | None) -> dict:
     import getpass
     from typing import get_origin
 
-    from flowza.connection_kinds import KINDS, secret_fields
+    from flowza_core.connection_kinds import KINDS, secret_fields
 
     secret = _key_values(given, "--secret")
     missing = [f for f in secret_fields(kind) if f not in secret]
@@ -304,7 +304,7 @@ def cmd_connections(args) -> int:
         print(f"deleted connection {args.name}")
         return 0
     else:
-        from flowza.connection_kinds import KINDS
+        from flowza_core.connection_kinds import KINDS
 
         if args.kind not in KINDS:
             raise FlowzaError(f"`flowza connections add` needs --kind, one of: {', '.join(KINDS)}",
@@ -369,7 +369,7 @@ def _service_options(parser: argparse.ArgumentParser) -> None:
 def _csv_source(path: str):
     """``--dataset FILE``: a csv_loader reading the file by its path relative to FLOWZA_DATA_DIR."""
     from flows.generate.profile import PROFILE_ROWS, Source
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
     from nodes.csv_reading import CsvReadOptions, read_csv
 
     root, file = get_settings().data_root, Path(path).expanduser().resolve()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 
 log = logging.getLogger(__name__)
 FINISHED = frozenset({"completed", "failed", "cancelled", "crashed"})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flowza.stack_state import WRITE_EVERY_S, write_state
+from flowza_core.stack_state import WRITE_EVERY_S, write_state
 
 STOP_GRACE_S = 10
 BACKOFF_FIRST_S, BACKOFF_CAP_S = 1.0, 30.0

@@ -4,7 +4,7 @@ Each child binds 127.0.0.1, logs to FLOWZA_HOME/logs/<name>.log and is waited on
 healthy; one that dies later is restarted (flowza/supervisor.py). Ctrl-C or SIGTERM stops them
 all (exit 0); a child that cannot start stops the others (exit 1). A service configured elsewhere
 (PREFECT_API_URL, FLOWZA_MLFLOW_TRACKING_URI) is used, not started. In multi-user mode Prefect
-and MLflow require the credentials only Flowza's own children get (flowza/service_credentials.py).
+and MLflow require the credentials only Flowza's own children get (flowza_core/service_credentials.py).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from flowza import service_credentials
-from flowza.errors import FlowzaError
-from flowza.service_credentials import ServiceCredentials
-from flowza.settings import Settings, get_settings
-from flowza.stack_state import state_path
+from flowza_core import service_credentials
+from flowza_core.errors import FlowzaError
+from flowza_core.service_credentials import ServiceCredentials
+from flowza_core.settings import Settings, get_settings
+from flowza_core.stack_state import state_path
 from flowza.supervisor import STOP_GRACE_S, Service, ServiceFailed, Supervisor
 
 DEPLOYMENT_PATH = "flowza-workflow/run-workflow"  # deployments.runs.DEPLOYMENT_PATH, without importing Prefect

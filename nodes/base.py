@@ -24,8 +24,8 @@ CONNECTION_NAME = r"^[a-z][a-z0-9_-]{0,63}$"  # how a named connection is called
 
 
 def _flowza_state() -> tuple[Path, ...]:
-    from flowza.settings import get_settings
-    from flowza.state_paths import state_paths
+    from flowza_core.settings import get_settings
+    from flowza_core.state_paths import state_paths
 
     return state_paths(get_settings())
 
@@ -66,7 +66,7 @@ class NodeContext:
 
     def connection(self, name: str) -> dict[str, Any]:
         """The named connection's settings with its secret (``{"kind": …, …}``), or a node error saying why not."""
-        from flowza.errors import NodeError
+        from flowza_core.errors import NodeError
 
         if self.connections is None:
             raise NodeError(f"connection '{name}' cannot be used here: named connections are read only in runs",

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 from pandas.api import types as ptypes
 
-from flowza.errors import InvalidParameter, MissingColumn
+from flowza_core.errors import InvalidParameter, MissingColumn
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], field: str = "columns") -> list[str]:

@@ -27,7 +27,7 @@ import pandas as pd
 from pandas.io.parsers.readers import STR_NA_VALUES
 from pydantic import Field, field_validator
 
-from flowza.errors import EmptyData, InvalidParameter, NodeError, ParseError
+from flowza_core.errors import EmptyData, InvalidParameter, NodeError, ParseError
 from nodes.base import Params
 
 HEAD_BYTES = 64 * 1024  # enough lines to judge a separator by

@@ -9,7 +9,7 @@ import pandas as pd
 from pydantic import Field
 from sklearn import metrics as skm
 
-from flowza.errors import InvalidParameter
+from flowza_core.errors import InvalidParameter
 from nodes import metrics, plots
 from nodes.base import Params, node
 from nodes.columns import require_columns

@@ -18,7 +18,7 @@ import httpx
 import pandas as pd
 from pydantic import Field, JsonValue, field_validator, model_validator
 
-from flowza.errors import NodeError
+from flowza_core.errors import NodeError
 from nodes.base import CONNECTION_NAME, NodeContext, Params, always_run, node
 from nodes.http_client import Secrets, send, shown
 from nodes.ports import Dataset, Json, Text

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from flowza.errors import DatasetTooLarge, NodeError
+from flowza_core.errors import DatasetTooLarge, NodeError
 from nodes.base import NodeContext, hide_secrets
 from nodes.http_guard import TargetRefused, guarded_transport
 

@@ -14,8 +14,8 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 import httpcore
 import httpx
 
-from flowza.errors import NodeError
-from flowza.settings import get_settings
+from flowza_core.errors import NodeError
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any, Literal, NamedTuple
 import jsonschema
 from pydantic import Field, field_validator, model_validator
 
-from flowza.errors import NodeError
-from flowza.settings import get_settings
+from flowza_core.errors import NodeError
+from flowza_core.settings import get_settings
 from nodes.base import CONNECTION_NAME, NodeContext, Params, always_run, node
 from nodes.openai_chat import (ChatEndpoint, ChatFailed, ChatRefused, ChatTargetRefused, ChatTimeout, ChatUnreachable,
                                Completion)

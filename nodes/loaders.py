@@ -14,9 +14,9 @@ from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from flowza.errors import DatasetTooLarge, FileNotFound, InvalidParameter
-from flowza.settings import get_settings
-from flowza.state_paths import is_state_path
+from flowza_core.errors import DatasetTooLarge, FileNotFound, InvalidParameter
+from flowza_core.settings import get_settings
+from flowza_core.state_paths import is_state_path
 from nodes.base import NodeContext, Params, node
 from nodes.csv_checks import table_warnings
 from nodes.csv_reading import CsvReadOptions, read_csv, read_head

@@ -17,7 +17,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from sklearn.base import BaseEstimator
 
-from flowza.errors import NodeError
+from flowza_core.errors import NodeError
 from nodes.names import estimator_names
 from nodes.transforms import DropColumns, DropNulls, FilterRows
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from flowza.errors import DatasetTooLarge, EmptyData, InvalidData, InvalidParameter, NodeError, ParseError
+from flowza_core.errors import DatasetTooLarge, EmptyData, InvalidData, InvalidParameter, NodeError, ParseError
 from nodes.base import CONNECTION_NAME, NodeContext, Params, always_run, node
 from nodes.csv_checks import table_warnings
 from nodes.csv_reading import CsvReadOptions, read_csv, read_head

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from flowza.errors import InvalidParameter, NodeError
-from flowza.settings import get_settings
+from flowza_core.errors import InvalidParameter, NodeError
+from flowza_core.settings import get_settings
 from nodes.base import NodeContext, hide_secrets
 from nodes.http_guard import ALLOW_HINT, TargetRefused, refusal
 

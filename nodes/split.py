@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split as sk_split
 
-from flowza.errors import InvalidParameter
+from flowza_core.errors import InvalidParameter
 from nodes.base import NodeContext, Params, node
 from nodes.columns import require_columns
 from nodes.ports import Dataset

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from flowza.errors import DatasetTooLarge, InvalidData, InvalidParameter, MissingColumn, NodeError
+from flowza_core.errors import DatasetTooLarge, InvalidData, InvalidParameter, MissingColumn, NodeError
 from nodes.base import NodeContext, Params, always_run, node
 from nodes.sql_connection import connection_field, database_error, database_url, transaction
 from nodes.ports import Dataset, Json

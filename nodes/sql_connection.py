@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pydantic import Field
 from sqlalchemy.engine import URL, Connection
 
-from flowza.errors import InvalidParameter, NodeError
+from flowza_core.errors import InvalidParameter, NodeError
 from nodes.base import CONNECTION_NAME, NodeContext, hide_secrets
 
 log = logging.getLogger(__name__)

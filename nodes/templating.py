@@ -16,7 +16,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.runtime import Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from flowza.errors import NodeError
+from flowza_core.errors import NodeError
 
 WHOLE_EXPRESSION = re.compile(r"^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 FILTERS = ("abs", "capitalize", "count", "d", "default", "first", "float", "int", "join", "last", "length", "list",

@@ -19,7 +19,7 @@ from typing import ClassVar, Literal
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from flowza.errors import DatasetTooLarge, EmptyData, FileNotFound, InvalidData, InvalidParameter
+from flowza_core.errors import DatasetTooLarge, EmptyData, FileNotFound, InvalidData, InvalidParameter
 from nodes.base import NodeContext, Params, node
 from nodes.columns import require_columns
 from nodes.loaders import usable_path
@@ -98,7 +98,7 @@ def html_text(html: str) -> str:
 
 def _matched_files(params: TextLoaderParams, ctx: NodeContext) -> list[tuple[str, Path]]:
     """(name relative to the data directory, path) of every file ``file_path`` names, in name order."""
-    from flowza.state_paths import is_state_path
+    from flowza_core.state_paths import is_state_path
 
     root, given = ctx.data_dir.resolve(), params.file_path
     where = f"file_path '{given[:200]}'"

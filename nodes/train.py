@@ -10,7 +10,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from pydantic import Field
 
-from flowza.errors import InvalidData, InvalidParameter, TrainingFailed
+from flowza_core.errors import InvalidData, InvalidParameter, TrainingFailed
 from nodes.base import Params, node
 from nodes.columns import require_columns
 from nodes.model import FlowzaModel

@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from flowza.errors import InvalidData, InvalidParameter
+from flowza_core.errors import InvalidData, InvalidParameter
 from nodes.columns import is_categorical_feature, is_numeric_feature, pick_columns, require_columns
 from nodes.names import unique_names
 

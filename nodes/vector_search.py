@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, JsonValue, field_validator
 
-from flowza.errors import InvalidParameter
+from flowza_core.errors import InvalidParameter
 from nodes.base import NodeContext, Params, node
 from nodes.columns import require_columns
 from nodes.embedding_model import DIMENSIONS, MODEL_NAME, embed, embedding_columns, model_fingerprint

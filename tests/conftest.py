@@ -26,7 +26,7 @@ os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "5")
 
 
 # Nodes only tests use (slow or failing on purpose); the shipped catalog is checked apart.
-from flowza.errors import NodeError  # noqa: E402
+from flowza_core.errors import NodeError  # noqa: E402
 from nodes.base import NodeContext, Params, node  # noqa: E402
 from nodes.catalog import discover  # noqa: E402
 from nodes.ports import Dataset  # noqa: E402
@@ -107,7 +107,7 @@ def prefect_api_url():
 @pytest.fixture
 def flowza_env(tmp_path, monkeypatch):
     """A fresh home (object store) and data directory for one test."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     home, data = tmp_path / "home", tmp_path / "data"
     data.mkdir()

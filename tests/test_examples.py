@@ -21,7 +21,7 @@ SELF_CONTAINED = [path for path in EXAMPLES if not names_a_connection(json.loads
 
 def run_example(path: Path, monkeypatch) -> tuple[dict, dict]:
     from flows.engine import execute
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))  # passengers.json reads a file of the repository
     get_settings.cache_clear()

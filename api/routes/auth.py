@@ -19,12 +19,12 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import CurrentUser, Unauthorized, authenticate, hash_password, issue_token
-from api.db import users
-from api.db.errors import Conflict
+from metadata_db import users
+from metadata_db.errors import Conflict
 from api.deps import SessionDep
 from api.rate_limit import LoginThrottle
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["auth"])

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import access
 from api.auth import CurrentUser
-from api.db import connections as rows
-from api.db.models import Connection
+from metadata_db import connections as rows
+from metadata_db.models import Connection
 from api.deps import SessionDep
-from flowza.connection_kinds import KINDS, InvalidConnection, secret_fields
+from flowza_core.connection_kinds import KINDS, InvalidConnection, secret_fields
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
 

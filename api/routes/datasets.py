@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api import access
 from api.auth import CurrentUser
-from api.db import datasets as rows
-from api.db.models import Dataset
+from metadata_db import datasets as rows
+from metadata_db.models import Dataset
 from api.deps import SessionDep
 from api.schemas import Offset
 from api.services import uploads

@@ -19,9 +19,9 @@ from api.auth import CurrentUser
 from api.deployment_schemas import (INVOCATION_BODY, DeploymentCreate, DeploymentPublic, DeploymentUpdate, Feedback,
                                     FeedbackResult, InvocationAnswer, Name, PredictionPage, PredictionPublic, Stats,
                                     TokenCreated, TokenPublic, TokenRequest)
-from api.db import deployments as rows
-from api.db.base import utcnow
-from api.db.models import DEFAULT_THRESHOLDS, DeploymentToken, ModelDeployment, Prediction
+from metadata_db import deployments as rows
+from metadata_db.base import utcnow
+from metadata_db.models import DEFAULT_THRESHOLDS, DeploymentToken, ModelDeployment, Prediction
 from api.deps import SessionDep
 from api.schemas import Offset
 from api.serving.fast_path import invocation

@@ -24,9 +24,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.pool import NullPool
 
-from api.db.session import make_engine
-from flowza.settings import get_settings
-from flowza.stack_state import read_fresh_state
+from metadata_db.session import make_engine
+from flowza_core.settings import get_settings
+from flowza_core.stack_state import read_fresh_state
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])

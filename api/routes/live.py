@@ -32,10 +32,10 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from api import access
 from api.auth import resolve_user
-from api.db.models import FINISHED_STATUSES
+from metadata_db.models import FINISHED_STATUSES
 from api.errors import STATUS_BY_CODE
 from api.services import watch
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])

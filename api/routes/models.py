@@ -28,13 +28,13 @@ from starlette.background import BackgroundTask
 
 from api import access
 from api.auth import CurrentUser
-from api.db import model_owners, users
-from api.db.errors import NotFound
-from api.db.models import ShareRole
+from metadata_db import model_owners, users
+from metadata_db.errors import NotFound
+from metadata_db.models import ShareRole
 from api.deps import SessionDep
 from api.services import docker_export
 from api.services import registry as mlflow_calls
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from flows import registry, registry_artifacts
 from flows.tracking import tracking_location
 

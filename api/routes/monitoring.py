@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auth import CurrentUser
-from api.db import monitoring as rows
+from metadata_db import monitoring as rows
 from api.deps import SessionDep
 from api.services import deployments
 from api.services.runs import PrefectUnavailable

@@ -6,7 +6,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 
 from api import access
 from api.auth import CurrentUser
-from api.db import runs as run_rows
+from metadata_db import runs as run_rows
 from api.deps import SessionDep
 from api.rate_limit import limit_run_submissions
 from api.schemas import Offset, RunCreated, RunPublic

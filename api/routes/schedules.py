@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from api import access
 from api.auth import CurrentUser
-from api.db.models import Schedule
+from metadata_db.models import Schedule
 from api.deps import SessionDep
 from api.services import schedules
 

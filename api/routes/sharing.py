@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 
 from api import access
 from api.auth import CurrentUser
-from api.db import sharing, users
-from api.db.errors import NotFound
-from api.db.models import ShareRole
+from metadata_db import sharing, users
+from metadata_db.errors import NotFound
+from metadata_db.models import ShareRole
 from api.deps import SessionDep
 
 router = APIRouter(prefix="/api/workflows/{workflow_id}/shares", tags=["sharing"])

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query
 
 from api import access
 from api.auth import CurrentUser
-from api.db import runs as run_rows
-from api.db.errors import NotFound
+from metadata_db import runs as run_rows
+from metadata_db.errors import NotFound
 from api.deps import SessionDep
 from api.schemas import Offset
 from api.services import runs
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 from nodes.catalog import get_node
 
 router = APIRouter(tags=["tasks"])

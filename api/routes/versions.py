@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api import access
 from api.auth import CurrentUser
-from api.db import workflows as rows
+from metadata_db import workflows as rows
 from api.deps import SessionDep
 from api.routes.workflows import to_public
 from api.schemas import VersionNumber, WorkflowPublic

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api import access
 from api.auth import CurrentUser
-from api.db import workflows as rows
+from metadata_db import workflows as rows
 from api.deps import SessionDep
 from api.schemas import MAX_VERSION
 from flows.export import export_workflow

@@ -15,14 +15,14 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from api import access
 from api.auth import CurrentUser
-from api.db import workflows as rows
-from api.db.errors import Conflict, NotFound
-from api.db.models import Workflow
+from metadata_db import workflows as rows
+from metadata_db.errors import Conflict, NotFound
+from metadata_db.models import Workflow
 from api.deps import SessionDep
 from api.routes.workflows import to_public
 from api.schemas import WorkflowPublic
 from api.services.workflows import save_version
-from flowza.errors import WorkflowInvalid
+from flowza_core.errors import WorkflowInvalid
 from flows.spec import EdgeSpec, NodeSpec, Position, WorkflowSpec, check_size, parse_workflow
 from flows.validation import Problem, param_problems_of, resolve_ports, suggest, validate_workflow
 from nodes.base import NodeDef

@@ -6,15 +6,15 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 
 from api import access
 from api.auth import CurrentUser, user_id
-from api.db import runs as run_rows
-from api.db import workflows as rows
-from api.db.models import Workflow
+from metadata_db import runs as run_rows
+from metadata_db import workflows as rows
+from metadata_db.models import Workflow
 from api.deps import SessionDep
 from api.rate_limit import limit_run_submissions
 from api.schemas import ExecuteRequest, Offset, RunCreated, RunPublic, WorkflowListed, WorkflowPublic
 from api.services import runs, schedules
 from api.services.workflows import save_version
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 from flows.spec import WorkflowSpec
 from flows.validation import compile_plan
 

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from api import access
 from api.auth import user_id
-from api.db import deployments as rows
-from api.db.base import new_id, utcnow
-from api.db.models import DEFAULT_THRESHOLDS, ModelDeployment, User
+from metadata_db import deployments as rows
+from metadata_db.base import new_id, utcnow
+from metadata_db.models import DEFAULT_THRESHOLDS, ModelDeployment, User
 from api.serving.models import ModelCache, Served
 from api.serving.tokens import TokenCheck
 from api.services import registry as mlflow_calls

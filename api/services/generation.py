@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.db.models import Dataset
+from metadata_db.models import Dataset
 from api.services import uploads
 from flows.generate import Generated, generate_workflow
 from flows.generate.profile import PROFILE_ROWS, Source

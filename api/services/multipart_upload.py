@@ -21,8 +21,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 
 # Public tables come as .csv, .tsv, .txt, or UCI's .data/.test: the content is checked, the name only screened.
 SUFFIXES = {".csv", ".tsv", ".tab", ".psv", ".txt", ".data", ".dat", ".test", ".train", ""}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from flowza.settings import Settings
+from flowza_core.settings import Settings
 
 PREFECT_RETRIES = 2  # Prefect on SQLite answers 503 while its database is locked: two more tries, then 503
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from flowza.settings import Settings, get_settings
+from flowza_core.settings import Settings, get_settings
 from flows.tracking import MlflowUnavailable, no_answer, tracking_location, unavailable
 
 log = logging.getLogger(__name__)

@@ -9,19 +9,19 @@ import httpx
 from sqlalchemy.orm import Session
 
 from api import access
-from api.db import runs as run_rows
-from api.db import workers as worker_rows
-from api.db.base import utcnow
-from api.db.models import FINISHED_STATUSES, Run, User, Workflow
-from api.db.workflows import get_version
+from metadata_db import runs as run_rows
+from metadata_db import workers as worker_rows
+from metadata_db.base import utcnow
+from metadata_db.models import FINISHED_STATUSES, Run, User, Workflow
+from metadata_db.workflows import get_version
 from api.schemas import Progress, RunPublic
 from api.services import submissions
 from api.services.run_logs import node_of_task_run
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 from flows.recorder import first_failure, load_run
 from flows.store import StoreError
 from flows.validation import compile_plan
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 GLANCE_TIMEOUT_S = 5  # how long reading one run waits for Prefect: the reconciler settles what this misses

@@ -15,12 +15,12 @@ from croniter import CroniterBadDateError, croniter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.errors import NotFound
-from api.db.models import Schedule, User, Workflow
-from api.db.workflows import get_version
+from metadata_db.errors import NotFound
+from metadata_db.models import Schedule, User, Workflow
+from metadata_db.workflows import get_version
 from api.services.runs import PrefectUnavailable, check_runnable
-from flowza.errors import InvalidParameter
-from flowza.settings import get_settings
+from flowza_core.errors import InvalidParameter
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 CRON_SAMPLE = 500  # fire times: a cron's fields combine as a product, so its shortest gap shows within these

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 import anyio
 import httpx
 
-from api.db import runs as run_rows
-from api.db.base import utcnow
-from api.db.models import Run
-from flowza.settings import get_settings
+from metadata_db import runs as run_rows
+from metadata_db.base import utcnow
+from metadata_db.models import Run
+from flowza_core.settings import get_settings
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
@@ -121,7 +121,7 @@ class Submitter:
 
 
 def _sessions():
-    from api.db.session import session_factory
+    from metadata_db.session import session_factory
     from api.deps import engine_for
 
     return session_factory(engine_for(get_settings().metadata_db_url)).begin()

@@ -18,12 +18,12 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.db.base import new_id
-from api.db.datasets import create_dataset, soft_delete_dataset
-from api.db.models import Dataset
+from metadata_db.base import new_id
+from metadata_db.datasets import create_dataset, soft_delete_dataset
+from metadata_db.models import Dataset
 from api.services.multipart_upload import Received, invalid, receive
-from flowza.errors import FileNotFound, FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FileNotFound, FlowzaError
+from flowza_core.settings import get_settings
 from nodes.csv_checks import table_warnings
 from nodes.csv_reading import CsvReadOptions, read_csv, read_head
 

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 
 import anyio
 
-from api.db import runs as run_rows
-from api.db.models import FINISHED_STATUSES
+from metadata_db import runs as run_rows
+from metadata_db.models import FINISHED_STATUSES
 from api.deps import get_session
 from api.schemas import RunPublic
 from api.services import runs

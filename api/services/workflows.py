@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.db import workflows as rows
-from api.db.models import User, Workflow
+from metadata_db import workflows as rows
+from metadata_db.models import User, Workflow
 from api.services import schedules
 
 

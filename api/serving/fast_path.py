@@ -26,14 +26,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import body_limit
-from api.db import deployments as rows
+from metadata_db import deployments as rows
 from api.errors import error_body
 from api.rate_limit import RateLimited, client_ip
 from api.serving.prediction_log import new_entry
 from api.serving.scoring import InvalidInput, answer, conform, parse_rows
 from api.serving.tokens import bearer
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 
 # The route's path, with its name as FastAPI accepts it (api.deployment_schemas.Name: 1 to 63 characters).
 PATH = re.compile(r"/api/deployments/([^/]{1,63})/invocations")

@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 
 import anyio
 
-from api.db import deployments as rows_db
+from metadata_db import deployments as rows_db
 from api.serving.batcher import Batcher
 from api.services import registry as mlflow_calls
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 from flows import registry
 from flows.tracking import configure_mlflow
 

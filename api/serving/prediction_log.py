@@ -26,10 +26,10 @@ from typing import Any
 
 import pandas as pd
 
-from api.db import deployments as rows_db
-from api.db.base import utcnow
+from metadata_db import deployments as rows_db
+from metadata_db.base import utcnow
 from api.serving.scoring import Rows
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 500

@@ -19,8 +19,8 @@ from datetime import datetime
 import anyio
 
 from api.auth import Unauthorized
-from api.db import deployments as rows
-from api.db.base import utcnow
+from metadata_db import deployments as rows
+from metadata_db.base import utcnow
 
 log = logging.getLogger(__name__)
 TOKEN_PREFIX = "fzd_"  # tells a deployment token from a login token at a glance

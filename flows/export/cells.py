@@ -19,7 +19,7 @@ from flows.export import standalone_steps
 from flows.export.model_cells import ModelCells
 from flows.export.parts import Built, Cell, Fitted, Table, constructor_call, defaults_of
 from flows.validation import Plan
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from nodes import metrics, samples
 from nodes.train import infer_task
 

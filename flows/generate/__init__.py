@@ -15,8 +15,8 @@ from flows.generate.dryrun import dry_run, problems_of
 from flows.generate.matching import stem, words
 from flows.generate.profile import Source, sample_source
 from flows.generate.refusals import DryRunFailed, GenerationRefused, LlmUnavailable, NoDataset
-from flowza.errors import FlowzaError
-from flowza.settings import get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 MAX_PROMPT = 2000

@@ -12,7 +12,7 @@ import pandas as pd
 
 from flows.preview import SAMPLE_ROWS, run_on_sample
 from flows.validation import Plan, validate_workflow
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 from nodes.ports import Dataset
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from flows.generate.matching import near_matches
 from flows.generate.profile import Source
 from flows.generate.refusals import DryRunFailed, GenerationRefused, LlmBadResponse, LlmUnavailable, \
     LlmWorkflowRejected
-from flowza.settings import Settings
+from flowza_core.settings import Settings
 from nodes.openai_chat import ChatEndpoint, ChatFailed, ChatRefused, ChatTimeout, ChatUnreachable
 
 log = logging.getLogger(__name__)

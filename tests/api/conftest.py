@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.db import make_engine, upgrade
+from metadata_db import make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def db_session(db_engine):
 def client(flowza_env, monkeypatch):
     """The API in single-user mode on a fresh FLOWZA_HOME (SQLite metadata), data paths relative to the repo."""
     from api.main import create_app
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))  # the examples name files relative to the repository
     get_settings.cache_clear()
@@ -51,7 +51,7 @@ def client(flowza_env, monkeypatch):
 def multi_user(request, flowza_env, monkeypatch):
     """The API in multi-user mode, on each metadata database; ``multi_user(email)`` logs in a new account."""
     from api.main import create_app
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     if request.param == "postgresql":
         monkeypatch.setenv("FLOWZA_DATABASE_URL", request.getfixturevalue("postgres_database"))

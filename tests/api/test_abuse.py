@@ -26,7 +26,7 @@ def request_from(peer: str, forwarded: list[str] = ()) -> Request:
 @pytest.fixture
 def settings_env(monkeypatch):
     """``settings_env(NAME=value, …)`` sets FLOWZA_* variables and rereads the settings."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     def set_env(**values: str) -> None:
         for name, value in values.items():
@@ -54,7 +54,7 @@ def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(settings_
 def test_a_bad_trusted_proxy_setting_fails_at_start(settings_env):
     from pydantic import ValidationError
 
-    from flowza.settings import Settings
+    from flowza_core.settings import Settings
 
     settings_env(TRUSTED_PROXIES="10.0.0.1, not-an-address")
     with pytest.raises(ValidationError, match="trusted_proxies"):
@@ -64,7 +64,7 @@ def test_a_bad_trusted_proxy_setting_fails_at_start(settings_env):
 @contextmanager
 def api_as_flowza_up_starts_it(settings_env, **env: str) -> Iterator[str]:
     """The API process, with the command and environment `flowza up` gives it (uvicorn on 127.0.0.1); its URL."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
     from flowza.up import plan
 
     port = free_port()

@@ -122,7 +122,7 @@ def test_anonymous_is_401_in_multi_user_mode(multi_user):
 
 
 def test_an_llm_endpoint_that_is_down_is_503(client, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_LLM_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
     monkeypatch.setenv("FLOWZA_LLM_MODEL", "any")
@@ -133,7 +133,7 @@ def test_an_llm_endpoint_that_is_down_is_503(client, monkeypatch):
 
 
 def test_with_an_llm_configured_its_checked_workflow_is_answered(client, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
     from tests.flows.test_generate_llm import CannedLlm, answer, titanic_workflow
 
     with CannedLlm([answer(titanic_workflow(target="Survivd")), answer(titanic_workflow())]) as llm:

@@ -56,7 +56,7 @@ def test_bad_registrations_name_the_field(multi_user, body, field):
 
 
 def test_expired_token_says_log_in_again(multi_user, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     ada = multi_user("ada@example.com")
     monkeypatch.setenv("FLOWZA_TOKEN_MINUTES", "1")
@@ -138,7 +138,7 @@ def test_runs_are_isolated_between_users(multi_user):
 
 
 def test_run_submissions_are_rate_limited_with_retry_after(client, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_RUNS_PER_MINUTE", "2")
     get_settings.cache_clear()

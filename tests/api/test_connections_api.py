@@ -13,12 +13,12 @@ from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from api import db
-from api.db.models import Connection
-from flowza.connection_secrets import SecretUnreadable, seal, unseal
+import metadata_db as db
+from metadata_db.models import Connection
+from flowza_core.connection_secrets import SecretUnreadable, seal, unseal
 from flowza.remote import ServiceError
 from flowza.sdk import Service
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from tests.api.test_models_owners import run
 from tests.conftest import api_server
 from tests.flows.test_connections import reads_connection  # noqa: F401 - a fixture

@@ -21,7 +21,7 @@ FIXED = {"has_header": False, "na_values": ["?"], "skip_initial_space": True}
 def client(flowza_env, monkeypatch, db_url):
     """The API in single-user mode, its metadata on each database."""
     from api.main import create_app
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_DATABASE_URL", db_url)
     get_settings.cache_clear()

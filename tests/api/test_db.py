@@ -15,8 +15,8 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import db
-from api.db import Base, Conflict, InvalidValue, NotFound, Schedule, WorkflowVersion
+import metadata_db as db
+from metadata_db import Base, Conflict, InvalidValue, NotFound, Schedule, WorkflowVersion
 
 
 def definition(name: str = "Titanic", **extra) -> dict:
@@ -64,7 +64,7 @@ def test_an_empty_database_differs_from_the_models(db_url):
 def test_concurrent_upgrades_wait_for_each_other(db_url):
     # Separate processes, as the API and the worker starting at once (Alembic itself is not thread-safe),
     # released together once imported: on SQLite the second used to fail with "table … already exists".
-    code = ("import sys, time; from api.db import upgrade; "
+    code = ("import sys, time; from metadata_db import upgrade; "
             "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); upgrade(sys.argv[1])")
     start = str(time.time() + 10)
     processes = [subprocess.Popen([sys.executable, "-c", code, db_url, start], stderr=subprocess.PIPE, text=True)
@@ -302,7 +302,7 @@ def test_emails_are_unique_whatever_their_case(db_session):
 
 
 def test_metadata_database_defaults_to_sqlite_under_home(flowza_env, monkeypatch):
-    from flowza.settings import Settings
+    from flowza_core.settings import Settings
 
     monkeypatch.delenv("FLOWZA_DATABASE_URL", raising=False)
     url = Settings().metadata_db_url

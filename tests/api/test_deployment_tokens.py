@@ -12,10 +12,10 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from api.auth import Unauthorized
-from api.db import deployments as rows
-from api.db.models import DeploymentToken, ModelDeployment
+from metadata_db import deployments as rows
+from metadata_db.models import DeploymentToken, ModelDeployment
 from api.serving.tokens import VERIFIED_FOR_S, TokenCheck, bearer, new_token
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
-from api import db
+import metadata_db as db
 from deployments.monitoring import delete_monitoring_deployment
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from tests.api.test_models_api import run_in_own_home, use_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -408,7 +408,7 @@ def test_each_deployment_has_its_monitoring_schedule_in_prefect(api, worker_thre
 def test_deployments_follow_their_models_access(multi_user, trained, monkeypatch):
     from sqlalchemy.orm import Session
 
-    from api.db import model_owners
+    from metadata_db import model_owners
     from api.deps import engine_for
 
     alice, bob = multi_user("alice@example.com"), multi_user("bob@example.com")

@@ -30,7 +30,7 @@ def context(registry, tmp_path_factory):  # noqa: F811
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     folder = tmp_path_factory.mktemp("docker-context")
     with pytest.MonkeyPatch.context() as env:

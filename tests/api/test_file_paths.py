@@ -22,7 +22,7 @@ def columns(client, parameters: dict) -> dict:
 @pytest.fixture
 def home_in_data_dir(flowza_env, monkeypatch):
     """Started from the home folder: FLOWZA_DATA_DIR is '.', FLOWZA_HOME is ./.flowza."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     data = flowza_env["data"]
     monkeypatch.setenv("FLOWZA_HOME", str(data / ".flowza"))
@@ -48,7 +48,7 @@ def test_file_paths_are_off_in_multi_user_mode(multi_user, home_in_data_dir):
 
 def test_an_administrator_may_allow_file_paths_but_never_into_flowza_home(multi_user, home_in_data_dir,
                                                                          monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_ALLOW_FILE_PATHS", "true")
     get_settings.cache_clear()

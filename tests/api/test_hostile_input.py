@@ -22,7 +22,7 @@ LOADER = {"id": "load", "type": "sample_dataset", "parameters": {"name": "iris"}
 @pytest.fixture(params=["sqlite", "postgresql"])
 def api(request, flowza_env, monkeypatch):
     """A uvicorn server of the app (single-user mode) on a fresh home and metadata database."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     if request.param == "postgresql":
         monkeypatch.setenv("FLOWZA_DATABASE_URL", request.getfixturevalue("postgres_database"))

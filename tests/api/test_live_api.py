@@ -156,11 +156,11 @@ def test_the_workflow_socket_follows_its_latest_run(client):
 
 
 def test_multi_user_token_in_the_query_and_no_peeking(multi_user):
-    from api.db.runs import create_run
-    from api.db.session import session_factory
-    from api.db.workflows import create_workflow
+    from metadata_db.runs import create_run
+    from metadata_db.session import session_factory
+    from metadata_db.workflows import create_workflow
     from api.deps import engine_for
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     owner, other = multi_user("owner@example.com"), multi_user("other@example.com")
     owner_id = owner.get("/api/auth/me").json()["user"]["id"]

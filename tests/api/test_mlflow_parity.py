@@ -92,7 +92,7 @@ def mlflow_urls(models, tmp_path_factory):
 @pytest.fixture(scope="module")
 def endpoints(registry, tmp_path_factory):  # noqa: F811
     """A running Flowza API with a deployment of each model: {model: (invocations URL, token)}."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("FLOWZA_HOME", str(tmp_path_factory.mktemp("parity-api-home")))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from tests.conftest import free_port
 from tests.workflows import scalars, two_models
 
@@ -237,7 +237,7 @@ def test_links_and_artifacts_through_an_mlflow_server(client, trained, monkeypat
 def test_flowza_run_link_and_login_in_multi_user_mode(multi_user, trained, monkeypatch):
     from sqlalchemy.orm import Session
 
-    from api.db import runs as run_rows
+    from metadata_db import runs as run_rows
     from api.deps import engine_for
 
     alice, bob = multi_user("alice@example.com"), multi_user("bob@example.com")

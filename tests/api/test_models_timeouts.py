@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from tests.conftest import api_server
 from tests.mlflow_server import frozen, start_mlflow, stop
 

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from api.db.models import DEFAULT_THRESHOLDS
-from flowza.settings import get_settings
+from metadata_db.models import DEFAULT_THRESHOLDS
+from flowza_core.settings import get_settings
 from nodes.samples import load_sample
 from tests.api.test_deployments_api import MODEL, api, deploy, invoke, split_body, token_for, trained  # noqa: F401
 from tests.api.test_models_api import use_registry
@@ -107,7 +107,7 @@ def test_monitoring_series_alerts_and_webhook_over_the_api(api, webhook, flowza_
 def test_monitoring_follows_the_deployments_access(multi_user, trained, monkeypatch):  # noqa: F811
     from sqlalchemy.orm import Session
 
-    from api.db import model_owners
+    from metadata_db import model_owners
     from api.deps import engine_for
 
     alice, bob = multi_user("alice@example.com"), multi_user("bob@example.com")

@@ -22,8 +22,8 @@ hostile_input = schema.include(path_regex=r"^/api/(workflows|datasets|upload)").
 
 @pytest.fixture(autouse=True)
 def fresh_home(flowza_env, prefect_api_url, monkeypatch):
-    from api.db.session import upgrade
-    from flowza.settings import get_settings
+    from metadata_db.session import upgrade
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_RUNS_PER_MINUTE", "1000000")  # the fuzzer is not a rate-limit test
     get_settings.cache_clear()

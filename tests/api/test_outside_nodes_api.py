@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from tests.api.test_models_owners import run
 from tests.nodes.test_llm import API_KEY, CannedChat
 

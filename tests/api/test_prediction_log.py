@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from api.db import make_engine
-from api.db.models import ModelDeployment, Prediction
+from metadata_db import make_engine
+from metadata_db.models import ModelDeployment, Prediction
 from api.serving.prediction_log import PredictionLog, new_entry
 from api.serving.scoring import Scored
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from tests.api.test_deployments_api import MODEL, passengers, split_body, trained  # noqa: F401 - a fixture
 from tests.conftest import free_port
 

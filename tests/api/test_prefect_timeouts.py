@@ -91,7 +91,7 @@ def a_run_with_a_flow_run(api: str, home: Path) -> str:
     """A saved workflow and a run row naming a flow run, as the API records a submitted run."""
     from sqlalchemy.orm import Session
 
-    from api.db import create_run, make_engine
+    from metadata_db import create_run, make_engine
 
     workflow = requests.post(f"{api}/api/workflows/", timeout=30, json={
         "name": "logs", "nodes": [{"id": "load", "type": "sample_dataset", "parameters": {"name": "iris"}}],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from tests.api.test_models_owners import run
 from tests.nodes.test_llm import API_KEY, CannedChat
 

@@ -20,10 +20,10 @@ BROKEN = {"name": "Broken", "nodes": [
 
 def recorded_run(client, definition: dict, *, finished: bool = False) -> tuple[str, str, dict]:
     """(workflow id, run id, record): the definition saved, run by the engine, its row created as the API does."""
-    from api.db import runs as run_rows
+    from metadata_db import runs as run_rows
     from api.deps import engine_for
     from flows.engine import execute
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     workflow_id = client.post("/api/workflows/", json=definition).json()["id"]
     record = execute(definition)
@@ -49,9 +49,9 @@ def test_a_failed_run_says_which_node_failed_and_why(client):
     status = client.get(f"/api/workflows/{workflow_id}/status").json()
     assert status["status"] == "failed" and status["error"] == error
 
-    from api.db.models import Run
+    from metadata_db.models import Run
     from api.deps import engine_for
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     with Session(engine_for(get_settings().metadata_db_url)) as session:
         assert session.get(Run, run_id).error == error  # stored, not only derived on the way out
@@ -71,7 +71,7 @@ def test_a_completed_run_has_no_error(client):
 
 
 def test_run_reads_show_no_server_paths(client):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     workflow_id, run_id, record = recorded_run(client, BROKEN)
     assert record["nodes"]["load"]["outputs"]["dataset"]["uri"].startswith("file://")  # the engine's own record

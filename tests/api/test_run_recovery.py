@@ -15,11 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import db
-from api.db import runs as run_rows
-from api.db import workers as worker_rows
-from api.db.base import utcnow
-from api.db.models import Worker
+import metadata_db as db
+from metadata_db import runs as run_rows
+from metadata_db import workers as worker_rows
+from metadata_db.base import utcnow
+from metadata_db.models import Worker
 
 DEFINITION = {"name": "small", "nodes": [{"id": "load", "type": "sample_dataset", "parameters": {"name": "iris"}}],
               "connections": []}

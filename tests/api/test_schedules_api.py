@@ -123,7 +123,7 @@ def test_schedules_more_frequent_than_the_minimum_are_422_naming_the_setting(cli
 
 
 def test_the_minimum_interval_follows_the_setting(client, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     workflow_id = saved(client, SMALL)
     url = f"/api/workflows/{workflow_id}/schedules"
@@ -218,7 +218,7 @@ def test_a_run_of_the_scheduled_deployment_is_a_flowza_run_of_the_saved_definiti
 
 # Needs SQLAlchemy < 2.1 (pinned): with 2.1, Prefect 3.8.8's server cannot insert scheduled flow runs.
 def test_prefect_schedules_runs_from_an_active_schedule_only(client, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_MIN_SCHEDULE_SECONDS", "1")  # the next run is due at once, not in a minute
     get_settings.cache_clear()

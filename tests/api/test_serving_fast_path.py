@@ -16,7 +16,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from api.serving.batcher import Batcher
 from api.serving.scoring import InvalidInput, answer, parse_body, parse_rows, score
 from tests.api.test_deployments_api import MODEL, model_of, passengers, split_body, trained  # noqa: F401

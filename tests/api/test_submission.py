@@ -11,10 +11,10 @@ CLASSIFICATION = json.loads((ROOT / "examples" / "classification.json").read_tex
 
 
 def test_a_run_cancelled_while_waiting_for_its_turn_is_never_submitted(client):
-    from api.db import workflows
-    from api.db.session import session_factory
+    from metadata_db import workflows
+    from metadata_db.session import session_factory
     from api.services import runs, submissions
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     workflow_id = client.post("/api/workflows/", json=CLASSIFICATION).json()["id"]
     with session_factory(get_settings().metadata_db_url)() as session:

@@ -119,7 +119,7 @@ def chain(*nodes) -> dict:
 
 @pytest.mark.usefixtures("flowza_worker")
 def test_failed_run_reruns_from_its_failed_node(client, flowza_env, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(flowza_env["data"]))  # where the marker will appear
     get_settings.cache_clear()

@@ -211,7 +211,7 @@ class Bench:
         self.stalls: list[tuple[str, float]] = []  # (workflow, seconds outside the flow body)
 
     def fresh_store(self) -> Path:
-        from flowza.settings import get_settings
+        from flowza_core.settings import get_settings
 
         if self.count:  # the previous run's store: keep the disk footprint to one run
             shutil.rmtree(self.store, ignore_errors=True)

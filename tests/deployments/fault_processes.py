@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
 
-from flowza.errors import NodeError  # noqa: E402
+from flowza_core.errors import NodeError  # noqa: E402
 from nodes.base import NodeContext, Params, node  # noqa: E402
 from nodes.catalog import discover  # noqa: E402
 from nodes.ports import Dataset  # noqa: E402

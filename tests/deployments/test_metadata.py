@@ -14,9 +14,9 @@ CLASSIFICATION = json.loads((ROOT / "examples" / "classification.json").read_tex
 
 
 def wait_for_row(run_id: str, timeout: float = 90):
-    from api.db.models import Run
-    from api.db.session import session_factory, upgrade
-    from flowza.settings import get_settings
+    from metadata_db.models import Run
+    from metadata_db.session import session_factory, upgrade
+    from flowza_core.settings import get_settings
 
     upgrade(get_settings().metadata_db_url)  # the worker may not have created the tables yet
     sessions, deadline = session_factory(get_settings().metadata_db_url), time.monotonic() + timeout
@@ -31,7 +31,7 @@ def wait_for_row(run_id: str, timeout: float = 90):
 
 @pytest.fixture
 def repo_data(flowza_env, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))
     get_settings.cache_clear()
@@ -41,11 +41,11 @@ def repo_data(flowza_env, monkeypatch):
 def test_a_deployment_run_started_outside_flowza_becomes_a_new_workflow_owned_by_nobody():
     from prefect.deployments import arun_deployment
 
-    from api.db import workflows
-    from api.db.session import session_factory
+    from metadata_db import workflows
+    from metadata_db.session import session_factory
     from deployments.metadata import run_id_of
     from deployments.runs import DEPLOYMENT_PATH
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     # As `prefect deployment run flowza-workflow/run-workflow --param workflow=...` does: no run id, no workflow id.
     flow_run = asyncio.run(_run(arun_deployment, DEPLOYMENT_PATH, {"workflow": CLASSIFICATION}))
@@ -73,11 +73,11 @@ def test_a_flow_run_naming_another_workflow_from_outside_flowza_is_refused_and_c
     from prefect.client.orchestration import get_client
     from prefect.deployments import arun_deployment
 
-    from api.db import workflows
-    from api.db.models import Run
-    from api.db.session import session_factory, upgrade
+    from metadata_db import workflows
+    from metadata_db.models import Run
+    from metadata_db.session import session_factory, upgrade
     from deployments.runs import DEPLOYMENT_PATH
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     url = get_settings().metadata_db_url
     upgrade(url)

@@ -11,10 +11,10 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
-from api import db
-from api.db import connections as connection_rows
-from flowza.errors import NodeError
-from flowza.settings import get_settings
+import metadata_db as db
+from metadata_db import connections as connection_rows
+from flowza_core.errors import NodeError
+from flowza_core.settings import get_settings
 from flows.connections import RunConnections
 from nodes.base import REGISTRY, NodeContext, Params, node
 from nodes.ports import Json

@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import pytest
 
-from flowza.errors import WorkflowInvalid
+from flowza_core.errors import WorkflowInvalid
 
 pytestmark = pytest.mark.usefixtures("prefect_api_url")
 

@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 
 pytestmark = pytest.mark.usefixtures("prefect_api_url")
 

@@ -137,7 +137,7 @@ def printed_metrics(text: str) -> dict:
 def test_the_exported_script_and_notebook_print_the_runs_metrics(name, flowza_env, prefect_api_url, monkeypatch,
                                                                   tmp_path):
     from flows.engine import execute
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))  # passengers.json reads a file of the repository
     if name == "odd_csv":

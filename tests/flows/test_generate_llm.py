@@ -78,7 +78,7 @@ class CannedLlm:
 
 @pytest.fixture
 def use_llm(flowza_env, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     def configure(url: str):
         monkeypatch.setenv("FLOWZA_LLM_BASE_URL", url)
@@ -170,7 +170,7 @@ def test_an_endpoint_that_is_down_is_a_clear_error(use_llm):
 
 
 def test_a_base_url_without_a_model_says_what_to_set(flowza_env, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_LLM_BASE_URL", "http://127.0.0.1:9/v1")
     get_settings.cache_clear()

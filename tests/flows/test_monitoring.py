@@ -16,11 +16,11 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from api.db import make_engine, session_factory, upgrade
-from api.db import deployments as deployment_rows
-from api.db.models import DEFAULT_THRESHOLDS, ModelDeployment
-from api.db.monitoring import Alert, MonitoringResult
-from flowza.settings import get_settings
+from metadata_db import make_engine, session_factory, upgrade
+from metadata_db import deployments as deployment_rows
+from metadata_db.models import DEFAULT_THRESHOLDS, ModelDeployment
+from metadata_db.monitoring import Alert, MonitoringResult
+from flowza_core.settings import get_settings
 from nodes.samples import load_sample
 from tests.api.test_models_api import ROOT, TITANIC, run_in_own_home
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSIFICATION = json.loads((ROOT / "examples" / "classification.json").read_text())
@@ -15,7 +15,7 @@ CLASSIFICATION = json.loads((ROOT / "examples" / "classification.json").read_tex
 
 @pytest.fixture
 def repo_data(flowza_env, monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(ROOT))
     get_settings.cache_clear()
@@ -58,7 +58,7 @@ def test_upstream_problems_are_reported_instead_of_columns():
 @pytest.mark.usefixtures("repo_data")
 def test_a_loader_reads_only_a_sample(tmp_path, monkeypatch):
     from flows.preview import input_columns
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     (tmp_path / "big.csv").write_text("a,b\n" + "".join(f"{i},{i * 2}\n" for i in range(10_000)))
     monkeypatch.setenv("FLOWZA_DATA_DIR", str(tmp_path))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from flows.export import export_workflow
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from nodes.samples import load_sample
 from tests.flows.test_connections import everything_stored, prefect_logs_and_parameters, save
 

@@ -13,7 +13,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from flows import registry
 from nodes.samples import load_sample
 from tests.workflows import scalars, two_models

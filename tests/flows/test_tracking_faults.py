@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from flowza.settings import get_settings
+from flowza_core.settings import get_settings
 from tests.mlflow_server import frozen, start_mlflow, stop
 
 pytestmark = pytest.mark.usefixtures("prefect_api_url")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowza.errors import WorkflowInvalid
+from flowza_core.errors import WorkflowInvalid
 from flows.validation import compile_plan, validate_workflow
 
 
@@ -194,7 +194,7 @@ def test_protected_columns_gather_over_every_branch_downstream():
 
 
 def test_a_workflow_over_the_node_limit_is_refused_before_its_nodes_are_read(monkeypatch):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_MAX_WORKFLOW_NODES", "10")
     get_settings.cache_clear()

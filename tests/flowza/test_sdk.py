@@ -62,7 +62,7 @@ def serve(flowza_env, flowza_worker, monkeypatch):
 
     Returns its base URL; ``env`` sets FLOWZA_* variables first (e.g. AUTH_ENABLED="true").
     """
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     with ExitStack() as servers:
         def start(**env) -> str:

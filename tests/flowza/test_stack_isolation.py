@@ -111,7 +111,7 @@ def test_docker_compose_publishes_only_the_api_and_guards_prefect_and_mlflow():
 
 
 def test_service_credentials_are_created_once_and_readable_by_their_owner_only(tmp_path):
-    from flowza import service_credentials
+    from flowza_core import service_credentials
 
     first = service_credentials.load_or_create(tmp_path)
     assert service_credentials.load_or_create(tmp_path) == first  # kept across starts
@@ -130,8 +130,8 @@ def test_a_local_client_finds_the_stacks_auth_string_in_flowza_home(tmp_path, mo
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from flows.prefect_env import configure_prefect
-    from flowza import service_credentials
-    from flowza.settings import get_settings
+    from flowza_core import service_credentials
+    from flowza_core.settings import get_settings
 
     class PrefectHealth(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the handler's protocol

@@ -168,7 +168,7 @@ def test_docker_compose_services_are_consistent():
     assert services["prefect-server"]["environment"]["PREFECT_SERVER_DATABASE_CONNECTION_URL"].startswith(
         "postgresql+asyncpg://")
     # Every FLOWZA_* variable the stack sets is a field of the settings object (or an auth setting).
-    from flowza.settings import Settings
+    from flowza_core.settings import Settings
 
     known = {f"FLOWZA_{field.upper()}" for field in Settings.model_fields}
     unknown = {k for k in services["api"]["environment"] if k.startswith("FLOWZA_")} - known

@@ -163,7 +163,7 @@ def outside(request, monkeypatch) -> dict:
     """For nodes that reach outside Flowza: a ``pg`` connection to a fresh database, and a local HTTP server
     answering the tiny table as JSON records (at ``{port}`` of the params; private addresses allowed), and
     an ``llm`` openai connection to the same server, whose chat completions answer ``{"tiny": true}``."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     if request.node.callspec.params["node_type"] not in OUTSIDE:
         yield {"connections": {}, "port": None}

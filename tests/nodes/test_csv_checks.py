@@ -7,7 +7,7 @@ import random
 import pandas as pd
 import pytest
 
-from flowza.errors import ParseError
+from flowza_core.errors import ParseError
 from nodes.base import NodeContext
 from nodes.catalog import discover
 from nodes.samples import SAMPLES, load_sample

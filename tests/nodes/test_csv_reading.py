@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from flowza.errors import EmptyData, InvalidParameter, NodeError, ParseError
+from flowza_core.errors import EmptyData, InvalidParameter, NodeError, ParseError
 from nodes.csv_reading import CsvReadOptions, read_csv, read_head
 
 ENDINGS = {"LF": "\n", "CRLF": "\r\n", "CR": "\r"}

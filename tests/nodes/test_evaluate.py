@@ -12,7 +12,7 @@ from PIL import Image
 from pydantic import ValidationError
 from sklearn import metrics as skm
 
-from flowza.errors import InvalidParameter, MissingColumn
+from flowza_core.errors import InvalidParameter, MissingColumn
 from nodes.ports import Dataset
 
 EXTRAS = {"labels", "classification_report", "feature_importance"}  # reported beside the metrics

@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from xgboost import XGBClassifier, XGBRegressor
 
-from flowza.errors import InvalidData, InvalidParameter, NodeFailed, TrainingFailed
+from flowza_core.errors import InvalidData, InvalidParameter, NodeFailed, TrainingFailed
 from nodes.model import UnscorableRows
 from nodes.ports import Dataset
 from nodes.transforms import OneHot

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from flowza.errors import NodeError
-from flowza.settings import get_settings
+from flowza_core.errors import NodeError
+from flowza_core.settings import get_settings
 from nodes.base import REGISTRY, NodeContext
 from nodes.catalog import discover
 from nodes.http_guard import refusal

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from flowza.errors import NodeError
+from flowza_core.errors import NodeError
 from nodes.catalog import discover
 from nodes.ports import Dataset, Json, Text
 from tests.conftest import free_port
@@ -273,7 +273,7 @@ def test_only_temperature_zero_answers_are_reused():
 @pytest.fixture
 def server_mode(monkeypatch):
     """``server_mode(auth=…, allow_private=…)``: the settings a node reads, as a server started with them has."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     def set_mode(auth: bool, allow_private: bool = False):
         monkeypatch.setenv("FLOWZA_AUTH_ENABLED", str(auth).lower())
@@ -318,7 +318,7 @@ def test_on_a_multi_user_server_allow_private_lets_a_local_model_server_answer(a
 
 
 def test_in_single_user_mode_a_loopback_endpoint_answers(ask, server_mode):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     server_mode(auth=False)
     assert not get_settings().auth_enabled and not get_settings().http_allow_private
@@ -331,7 +331,7 @@ def test_the_servers_own_llm_is_not_guarded_on_a_multi_user_server(server_mode, 
     """FLOWZA_LLM_BASE_URL is the operator's choice (the workflow generator's model), not a user's."""
     from flows.generate.llm import ask as generator_asks
     from flows.generate.llm import endpoint_of
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     with CannedChat("a plan") as chat:
         monkeypatch.setenv("FLOWZA_LLM_BASE_URL", chat.base_url)
@@ -347,10 +347,10 @@ def test_through_the_engine_with_a_saved_connection(flowza_env, caplog):
     connection on this machine's loopback; run again, the temperature-0 answers are reused."""
     import logging
 
-    from api import db
-    from api.db import connections as connection_rows
+    import metadata_db as db
+    from metadata_db import connections as connection_rows
     from flows.engine import execute
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     workflow = {"name": "ask twice", "nodes": [
         {"id": "iris", "type": "sample_dataset", "parameters": {"name": "iris"}},

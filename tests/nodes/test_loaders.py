@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from flowza.errors import DatasetTooLarge, EmptyData, FileNotFound, FlowzaError, InvalidParameter, ParseError
+from flowza_core.errors import DatasetTooLarge, EmptyData, FileNotFound, FlowzaError, InvalidParameter, ParseError
 from nodes.samples import LABELS, SAMPLES
 
 PEOPLE = pd.DataFrame({"name": ["Ada", "José", "Zoë"], "age": [36, 41, 29]})
@@ -175,7 +175,7 @@ def test_samples_are_deterministic(run_node, name):
 def home_in_data_dir(data_dir, monkeypatch):
     """FLOWZA_HOME inside the data directory, as when Flowza starts from ~ (data dir '.', home ~/.flowza),
     holding what Flowza keeps there; the MLflow database and the object store configured beside it."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     home = data_dir / ".flowza"
     for name in ("datasets/ada-upload.csv", "logs/api.log", "store/data/abc.parquet", "flowza.db"):
@@ -242,7 +242,7 @@ def test_messages_name_the_path_as_given_never_the_servers_folders(load_csv, dat
     ("true", None, False), ("true", "true", True), ("false", None, True), ("false", "false", False)])
 def test_file_paths_are_off_in_multi_user_mode_unless_allowed(load_csv, data_dir, datasets_dir, monkeypatch,
                                                               auth_enabled, allow, allowed):
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     PEOPLE.to_csv(data_dir / "people.csv", index=False)
     monkeypatch.setenv("FLOWZA_AUTH_ENABLED", auth_enabled)

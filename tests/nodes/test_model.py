@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flowza.errors import NodeError
+from flowza_core.errors import NodeError
 from nodes.model import FlowzaModel, UnscorableRows
 from nodes.ports import Dataset, Model
 

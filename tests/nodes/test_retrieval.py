@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from flowza.errors import DatasetTooLarge, FileNotFound, InvalidData, InvalidParameter, MissingColumn, NodeError
+from flowza_core.errors import DatasetTooLarge, FileNotFound, InvalidData, InvalidParameter, MissingColumn, NodeError
 from flows.store import KeptInStore, LocalStore
 from nodes import vector_search as vector_search_module
 from nodes.base import NodeContext

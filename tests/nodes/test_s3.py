@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from flowza.errors import NodeError
-from flowza.settings import get_settings
+from flowza_core.errors import NodeError
+from flowza_core.settings import get_settings
 from nodes.base import NodeContext
 from nodes.catalog import discover
 from nodes.ports import Dataset
@@ -287,8 +287,8 @@ def test_the_writer_writes_nothing_while_previewing(lake):
 
 @pytest.mark.usefixtures("prefect_api_url")
 def test_a_workflow_reads_cleans_and_writes_through_a_saved_connection(flowza_env, lake, s3_endpoint, caplog):
-    from api import db
-    from api.db import connections as connection_rows
+    import metadata_db as db
+    from metadata_db import connections as connection_rows
     from flows.engine import execute
 
     client, bucket = lake["client"], lake["bucket"]

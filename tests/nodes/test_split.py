@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sklearn.model_selection import train_test_split as sk_split
 from sklearn.preprocessing import StandardScaler
 
-from flowza.errors import InvalidParameter
+from flowza_core.errors import InvalidParameter
 from nodes.ports import Dataset
 
 IRIS_FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from flowza.errors import FlowzaError, InvalidData, InvalidParameter, MissingColumn, NodeError
+from flowza_core.errors import FlowzaError, InvalidData, InvalidParameter, MissingColumn, NodeError
 from nodes.base import NodeContext
 from nodes.catalog import discover
 from nodes.ports import Dataset, Json
@@ -449,9 +449,9 @@ def test_query_clean_and_write_in_a_workflow_run(db, flowza_env, prefect_api_url
     """sql_query -> drop_nulls -> db_write through the engine, the URL read from a saved connection; both
     database nodes run again on a second run (a database changes unseen; a write must happen) and the
     URL's password is in nothing the run leaves behind."""
-    from api import db as metadata
-    from api.db import connections as connection_rows
-    from flowza.settings import get_settings
+    import metadata_db as metadata
+    from metadata_db import connections as connection_rows
+    from flowza_core.settings import get_settings
     from flows.engine import execute
 
     planted = "pl4nted-pg-PASSWORD"  # this machine's PostgreSQL trusts local logins, so any password connects

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flowza.errors import InvalidParameter, MissingColumn
+from flowza_core.errors import InvalidParameter, MissingColumn
 from nodes.ports import Dataset
 from nodes.train import infer_task
 

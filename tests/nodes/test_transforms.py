@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif, f_regression
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from flowza.errors import InvalidParameter, MissingColumn
+from flowza_core.errors import InvalidParameter, MissingColumn
 from nodes.ports import Dataset
 from nodes.samples import load_sample
 from nodes.transforms import DropColumns, DropNulls, FilterRows, Impute, Normalize, OneHot, SelectFeatures

@@ -76,7 +76,7 @@ def live_app(flowza_env, monkeypatch):
 
     Yields its base URL. FLOWZA_DATA_DIR is the test's own temporary data directory (``flowza_env``).
     """
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.delenv("FLOWZA_AUTH_ENABLED", raising=False)
     monkeypatch.delenv("FLOWZA_DATABASE_URL", raising=False)

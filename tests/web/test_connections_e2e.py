@@ -30,7 +30,7 @@ ANSWER = {"greeting": "hello", "items": [1, 2, 3], "nested": {"deep": {"deeper":
 def api_answering(monkeypatch):
     """A real HTTP server on 127.0.0.1 answering every GET with ``ANSWER`` as JSON; its URL. Loopback targets are
     allowed (FLOWZA_HTTP_ALLOW_PRIVATE) for this test's app and worker."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):

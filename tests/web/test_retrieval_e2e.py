@@ -29,7 +29,7 @@ ANSWER = "Sepal length and width, petal length and width, all in centimetres."
 def canned_llm(monkeypatch):
     """An OpenAI-compatible server on 127.0.0.1 answering ``ANSWER`` once; loopback targets are allowed
     (FLOWZA_HTTP_ALLOW_PRIVATE) for this test's app and worker, which read settings when they start a run."""
-    from flowza.settings import get_settings
+    from flowza_core.settings import get_settings
 
     monkeypatch.setenv("FLOWZA_HTTP_ALLOW_PRIVATE", "true")
     get_settings.cache_clear()

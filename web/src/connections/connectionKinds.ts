@@ -1,4 +1,4 @@
-// The kinds of named connection the API knows (flowza/connection_kinds.py) and the fields each asks for:
+// The kinds of named connection the API knows (flowza_core/connection_kinds.py) and the fields each asks for:
 // public settings (`config`, shown in answers) and secret values (`secret`, write-only).
 import type { components } from "../api/schema";
 

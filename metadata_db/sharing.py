@@ -7,9 +7,9 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.errors import InvalidValue, NotFound
-from api.db.models import SHARE_ROLES, Share, ShareRole, User, Workflow
-from api.db.workflows import get_workflow
+from metadata_db.errors import InvalidValue, NotFound
+from metadata_db.models import SHARE_ROLES, Share, ShareRole, User, Workflow
+from metadata_db.workflows import get_workflow
 
 Role = Literal["owner", "editor", "viewer"]
 

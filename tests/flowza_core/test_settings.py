@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flowza.settings import Settings
+from flowza_core.settings import Settings
 
 
 def mem_total_mb() -> float:

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.db.base import utcnow
-from api.db.models import Run, Worker
+from metadata_db.base import utcnow
+from metadata_db.models import Run, Worker
 
 
 def beat(session: Session, worker_id: str, hostname: str, pid: int) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from api.db.base import utcnow
-from api.db.errors import InvalidValue, NotFound
-from api.db.models import Share, Workflow, WorkflowVersion
+from metadata_db.base import utcnow
+from metadata_db.errors import InvalidValue, NotFound
+from metadata_db.models import Share, Workflow, WorkflowVersion
 
 DEFAULT_NAME = "Untitled workflow"  # as flows.spec.WorkflowSpec
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 
 
 class NotFound(FlowzaError):

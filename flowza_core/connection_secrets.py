@@ -16,8 +16,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from flowza.errors import FlowzaError
-from flowza.settings import Settings, get_settings
+from flowza_core.errors import FlowzaError
+from flowza_core.settings import Settings, get_settings
 
 _LABEL = b"flowza connection secrets v1"
 

@@ -4,16 +4,16 @@ Repository functions take a ``Session``, flush (so ids exist and constraints are
 the commit to the caller: ``with session_factory(url).begin() as session: ...``.
 """
 
-from api.db import monitoring  # noqa: F401  (its tables join Base.metadata)
-from api.db.datasets import create_dataset, get_dataset, list_datasets, soft_delete_dataset
-from api.db.errors import Conflict, InvalidValue, NotFound
-from api.db.models import (FINISHED_STATUSES, RUN_STATUSES, SHARE_ROLES, Base, Dataset, Run, RunStatus, Schedule,
+from metadata_db import monitoring  # noqa: F401  (its tables join Base.metadata)
+from metadata_db.datasets import create_dataset, get_dataset, list_datasets, soft_delete_dataset
+from metadata_db.errors import Conflict, InvalidValue, NotFound
+from metadata_db.models import (FINISHED_STATUSES, RUN_STATUSES, SHARE_ROLES, Base, Dataset, Run, RunStatus, Schedule,
                            Share, ShareRole, User, Workflow, WorkflowVersion)
-from api.db.runs import create_run, get_run, list_runs, update_run_status
-from api.db.session import alembic_config, make_engine, session_factory, upgrade
-from api.db.sharing import Role, list_shares, role_of, share, unshare
-from api.db.users import create_user, get_user, get_user_by_email
-from api.db.workflows import (create_workflow, get_version, get_workflow, list_versions, list_workflows,
+from metadata_db.runs import create_run, get_run, list_runs, update_run_status
+from metadata_db.session import alembic_config, make_engine, session_factory, upgrade
+from metadata_db.sharing import Role, list_shares, role_of, share, unshare
+from metadata_db.users import create_user, get_user, get_user_by_email
+from metadata_db.workflows import (create_workflow, get_version, get_workflow, list_versions, list_workflows,
                               restore_workflow, set_tags, soft_delete_workflow, update_workflow)
 
 __all__ = [

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, fie
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from flowza.errors import FlowzaError
+from flowza_core.errors import FlowzaError
 
 
 class InvalidConnection(FlowzaError):

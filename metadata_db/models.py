@@ -10,7 +10,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Float, Forei
                         Integer, String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db.base import Base, UTCDateTime, new_id, utcnow
+from metadata_db.base import Base, UTCDateTime, new_id, utcnow
 
 # crashed: the worker running it stopped (killed, lost); final, resumable with /rerun from its cached nodes.
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "crashed"]
@@ -236,9 +236,9 @@ class Prediction(Base):
 
 
 class Connection(Base):
-    """A user's named database URL, S3 credentials or API key (``flowza.connection_kinds``).
+    """A user's named database URL, S3 credentials or API key (``flowza_core.connection_kinds``).
 
-    ``secret`` is Fernet-encrypted (``flowza.connection_secrets``) and never leaves the server except to
+    ``secret`` is Fernet-encrypted (``flowza_core.connection_secrets``) and never leaves the server except to
     the nodes of its owner's runs.
     """
 

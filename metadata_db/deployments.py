@@ -14,10 +14,10 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db.base import utcnow
-from api.db.errors import Conflict, NotFound
-from api.db.models import DeploymentToken, ModelDeployment, Prediction
-from flowza.settings import get_settings
+from metadata_db.base import utcnow
+from metadata_db.errors import Conflict, NotFound
+from metadata_db.models import DeploymentToken, ModelDeployment, Prediction
+from flowza_core.settings import get_settings
 
 
 class DeploymentNotFound(NotFound):

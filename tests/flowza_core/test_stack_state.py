@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from flowza.stack_state import FRESH_FOR_S, read_fresh_state, state_path, write_state
+from flowza_core.stack_state import FRESH_FOR_S, read_fresh_state, state_path, write_state
 
 
 def test_a_fresh_state_is_read_back_and_a_stale_or_broken_one_is_not(tmp_path):

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.base import new_id, utcnow
-from api.db.errors import NotFound
-from api.db.models import Dataset
+from metadata_db.base import new_id, utcnow
+from metadata_db.errors import NotFound
+from metadata_db.models import Dataset
 
 
 def create_dataset(session: Session, *, owner_id: str | None, name: str, filename: str, path: str,

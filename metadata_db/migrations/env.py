@@ -1,12 +1,12 @@
-"""Alembic environment for Flowza's metadata database, configured from code (see api.db.session)."""
+"""Alembic environment for Flowza's metadata database, configured from code (see metadata_db.session)."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, event, pool, text
 
-from api.db.base import UTCDateTime
-from api.db.models import Base
+from metadata_db.base import UTCDateTime
+from metadata_db.models import Base
 
 # Serializes concurrent upgrades (several API processes starting at once) on PostgreSQL.
 PG_MIGRATION_LOCK = 0x466C6F7A61  # "Flowza"

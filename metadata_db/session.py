@@ -3,7 +3,7 @@
 A new migration after changing ``models.py``::
 
     from alembic import command
-    from api.db.session import alembic_config
+    from metadata_db.session import alembic_config
     command.revision(alembic_config(url), message="add x", autogenerate=True)
 """
 
@@ -21,9 +21,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from flowza.schema_lock import MIGRATING
+from flowza_core.schema_lock import MIGRATING
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 WAL_RETRY_PAUSES_S = (0.02, 0.05, 0.1, 0.2, 0.4)
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db.errors import Conflict, NotFound
-from api.db.models import Connection
-from flowza.connection_kinds import check
-from flowza.connection_secrets import seal, unseal
+from metadata_db.errors import Conflict, NotFound
+from metadata_db.models import Connection
+from flowza_core.connection_kinds import check
+from flowza_core.connection_secrets import seal, unseal
 
 
 def create_connection(session: Session, owner_id: str | None, name: str, kind: str, config: dict[str, Any],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from flowza.settings import Settings
+from flowza_core.settings import Settings
 
 SQLITE_SIDECARS = ("", "-wal", "-shm", "-journal")
 

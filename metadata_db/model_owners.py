@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db.errors import InvalidValue, NotFound
-from api.db.models import SHARE_ROLES, ModelOwner, ModelShare, Run, ShareRole, User, Workflow
-from api.db.sharing import Role
+from metadata_db.errors import InvalidValue, NotFound
+from metadata_db.models import SHARE_ROLES, ModelOwner, ModelShare, Run, ShareRole, User, Workflow
+from metadata_db.sharing import Role
 
 
 def owner_of(session: Session, name: str) -> ModelOwner | None:

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from api.db.base import Base, UTCDateTime, utcnow
-from api.db.models import Prediction
+from metadata_db.base import Base, UTCDateTime, utcnow
+from metadata_db.models import Prediction
 
 DRIFT_ROWS = 20_000  # drift is measured on at most this many of a window's rows (the newest)
 

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from api.db.base import utcnow
-from api.db.errors import Conflict, InvalidValue, NotFound
-from api.db.models import FINISHED_STATUSES, RUN_STATUSES, Run, RunStatus, Workflow
-from api.db.workflows import get_version, get_workflow, visible_to_user
+from metadata_db.base import utcnow
+from metadata_db.errors import Conflict, InvalidValue, NotFound
+from metadata_db.models import FINISHED_STATUSES, RUN_STATUSES, Run, RunStatus, Workflow
+from metadata_db.workflows import get_version, get_workflow, visible_to_user
 
 
 def create_run(session: Session, workflow_id: str, *, run_id: str | None = None,

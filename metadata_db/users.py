@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.errors import Conflict, NotFound
-from api.db.models import User
+from metadata_db.errors import Conflict, NotFound
+from metadata_db.models import User
 
 
 def normalize_email(email: str) -> str:
