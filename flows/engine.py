@@ -7,12 +7,15 @@ import threading
 import time
 import uuid
 from contextlib import nullcontext
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from flows.malloc import return_freed_memory
 from flows.prefect_env import configure_prefect
 
 configure_prefect()
+return_freed_memory()
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
@@ -24,12 +27,15 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY  # noqa: E402
 
 from flowza_core.errors import FlowzaError, NodeFailed  # noqa: E402
 from flowza_core.settings import get_settings  # noqa: E402
+from flows.cancellation import CancelWatch  # noqa: E402
 from flows.cache import cache_key, output_fingerprint, read_manifest, write_manifest  # noqa: E402
 from flows.connections import RunConnections  # noqa: E402
+from flows.dask_runner import DaskCompute  # noqa: E402
 from flows.model_runs import ModelTracking  # noqa: E402
+from flows.node_context import node_context  # noqa: E402
 from flows.outputs import OutputRef, OutputStore, summarize  # noqa: E402
 from flows.recorder import RunRecorder, listening, load_run  # noqa: E402
-from flows.store import KeptInStore, ObjectStore, StoreError, open_store  # noqa: E402
+from flows.store import ObjectStore, StoreError, open_store  # noqa: E402
 from flows.tracking import RunTracker  # noqa: E402
 from flows.validation import Plan, compile_plan  # noqa: E402
 from nodes.base import NodeContext  # noqa: E402
@@ -64,8 +70,9 @@ class RunContext:
     """Everything node tasks share within one run (a plain class: Prefect does not walk into it)."""
 
     def __init__(self, plan: Plan, store: ObjectStore, recorder: RunRecorder, use_cache: bool,
-                 workflow_id: str | None = None):
+                 workflow_id: str | None = None, dask: DaskCompute | None = None):
         self.plan, self.store, self.recorder, self.use_cache = plan, store, recorder, use_cache
+        self.dask = dask  # where node functions run when the workflow asks for a Dask cluster
         self.settings = get_settings()
         workflow_id = workflow_id or str(plan.spec.model_extra.get("id", ""))
         self.tracker = RunTracker(self.settings, plan.spec.name, {
@@ -74,6 +81,9 @@ class RunContext:
         self.outputs = OutputStore(store, on_model_loaded=self.tracker.remember_model)
         self.models = ModelTracking(plan, self.tracker, recorder.run_id)
         self.source_fingerprints: dict[str, str] = {}
+        # How many inputs still have to read each output (node, port): at 0 its value is let go.
+        self.readers = Counter(source for node_id in plan.order for source in plan.inputs[node_id].values())
+        self._readers_lock = threading.Lock()
         self.connections = RunConnections(recorder.run_id, self.settings)  # opened only when a node asks
         # Storing outputs overlaps with the next nodes' work; the run waits for it at the end.
         # Tables are written in parallel; MLflow calls run in order on one thread; a node's
@@ -82,27 +92,17 @@ class RunContext:
         self.writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowza-write")
         self.tracking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-mlflow")
         self.committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowza-commit")
+        self.keys = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowza-key")
         if self.models.owners or self.models.targets:
             self.tracking.submit(self.tracker.start)
         self.writes: list[tuple[str, Future]] = []
         self.flow_run_id = recorder.record.get("flow_run_id")
-        self.cancelled, self._cancel_checked, self._cancel_lock = False, 0.0, threading.Lock()
+        self._cancel = CancelWatch.register(self.flow_run_id) if self.flow_run_id else threading.Event()
 
-    def cancel_requested(self) -> bool:
-        """Whether someone asked Prefect to cancel this flow run (checked at most every half second)."""
-        now = time.monotonic()
-        with self._cancel_lock:
-            if not self.cancelled and now - self._cancel_checked >= 0.5 and self.flow_run_id:
-                self._cancel_checked = now
-                from prefect.client.orchestration import get_client
-
-                try:
-                    with get_client(sync_client=True) as client:
-                        state = client.read_flow_run(self.flow_run_id).state
-                    self.cancelled = bool(state and state.is_cancelling())
-                except Exception:  # an unreachable API must not stop the run
-                    log.debug("could not read the state of flow run %s", self.flow_run_id, exc_info=True)
-            return self.cancelled
+    @property
+    def cancelled(self) -> bool:
+        """Whether someone asked Prefect to cancel this flow run (as of the last check, at most 0.5 s ago)."""
+        return self._cancel.is_set()
 
     def persist(self, node_id: str, key: str, writes: list, tracking: list, manifest: dict,
                 awaited: list = ()) -> list[Future]:
@@ -114,15 +114,38 @@ class RunContext:
         return awaited_futures
 
     def shutdown(self) -> None:
-        for pool in (self.writer, self.tracking, self.committer):
+        if self.flow_run_id:
+            CancelWatch.unregister(self.flow_run_id)
+        for pool in (self.keys, self.writer, self.tracking, self.committer):
             pool.shutdown(wait=True)
+        if self.dask is not None:
+            self.dask.close()
+
+    def done_reading(self, sources: dict[str, tuple[str, str]], upstream: dict[str, "NodeOutcome"]) -> None:
+        """A node has finished with its inputs: outputs no other node will read leave memory."""
+        for port, source in sources.items():
+            with self._readers_lock:
+                self.readers[source] -= 1
+                unread = self.readers[source] <= 0
+            if unread:
+                upstream[port].outputs[source[1]].release(self.outputs)
+
+    def release_unread(self, node_id: str, outputs: dict[str, "OutputRef"]) -> None:
+        """Outputs no node of this run reads (the workflow's results) leave memory once stored."""
+        for port, ref in outputs.items():
+            if not self.readers[(node_id, port)]:
+                ref.release(self.outputs)
+
+    def compute(self, defn, inputs: dict, params, ctx: NodeContext) -> dict:
+        """Run a node's function on its inputs: on this thread, or on a worker of the run's Dask cluster."""
+        if self.dask is None:
+            return defn.run(inputs, params, ctx)
+        return self.dask.compute(defn, inputs, params, ctx, self.recorder.run_id)
 
     def node_context(self, node_id: str) -> NodeContext:
-        s = self.settings
-        return NodeContext(node_id=node_id, data_dir=s.data_root, datasets_dir=s.home_dir / "datasets",
-                           protected_columns=self.plan.protected[node_id], max_dataset_mb=s.max_dataset_mb,
-                           logger=get_run_logger(), connections=self.connections,
-                           objects=KeptInStore(self.store, self.plan.defs[node_id].type))
+        return node_context(node_id, self.plan.defs[node_id].type, self.settings, self.store,
+                            connections=self.connections, protected_columns=self.plan.protected[node_id],
+                            max_dataset_mb=self.settings.max_dataset_mb, logger=get_run_logger())
 
 
 def _commit(store: ObjectStore, key: str, futures: list[Future], manifest: dict) -> None:
@@ -139,12 +162,24 @@ def _cached_outcome(run: RunContext, node_id: str, key: str) -> NodeOutcome | No
     return NodeOutcome(node_id, key, outputs, manifest.get("warnings"))
 
 
+def _node_key(run: RunContext, node_id: str, refs: dict[str, OutputRef], ctx: NodeContext) -> str:
+    """The cache key of a node: its code, parameters, inputs' fingerprints and sources' salt."""
+    defn, params = run.plan.defs[node_id], run.plan.params[node_id]
+    salt = defn.cache_salt(params, ctx) if defn.cache_salt else None
+    if isinstance(connection := getattr(params, "connection", None), str) and connection:
+        # Outputs made with another user's connection of that name, or before it changed, are not reused.
+        salt = f"{salt or ''}|{run.connections.fingerprint(connection)}"
+    if salt:
+        run.source_fingerprints[node_id] = salt
+    return cache_key(defn, params, {p: r.fingerprint for p, r in refs.items()}, run.plan.protected[node_id], salt)
+
+
 @task(name="node", task_run_name="{title}", cache_policy=NO_CACHE, persist_result=False)
 def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, NodeOutcome]) -> NodeOutcome:
     """Run one node (or reuse its stored outputs) and hand its outputs downstream."""
     plan, recorder = run.plan, run.recorder
     defn, params = plan.defs[node_id], plan.params[node_id]
-    if run.cancel_requested():
+    if run.cancelled:
         raise RunCancelled(f"run cancelled before node '{node_id}' started")
     recorder.started(node_id)
     t0 = time.perf_counter()
@@ -152,22 +187,24 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
         ctx = run.node_context(node_id)
         sources = plan.inputs[node_id]
         refs = {port: upstream[port].outputs[src_port] for port, (_, src_port) in sources.items()}
-        salt = defn.cache_salt(params, ctx) if defn.cache_salt else None
-        if isinstance(connection := getattr(params, "connection", None), str) and connection:
-            # Outputs made with another user's connection of that name, or before it changed, are not reused.
-            salt = f"{salt or ''}|{run.connections.fingerprint(connection)}"
-        key = cache_key(defn, params, {p: r.fingerprint for p, r in refs.items()}, plan.protected[node_id], salt)
-        if salt:
-            run.source_fingerprints[node_id] = salt
-        if run.use_cache and (hit := _cached_outcome(run, node_id, key)):
-            ctx.logger.info("reusing stored outputs (inputs, parameters and code unchanged)")
-            for ref in hit.outputs.values():
-                for work in run.models.reused_work(node_id, ref, lambda r: r.get(run.outputs)):
-                    run.writes.append((node_id, run.tracking.submit(work)))
-            recorder.finished(node_id, status="completed", cached=True, duration_s=time.perf_counter() - t0,
-                              outputs=_public(hit.outputs), warnings=hit.warnings)
-            return hit
-        values = defn.run({port: ref.get(run.outputs) for port, ref in refs.items()}, params, ctx)
+        pending_key = None
+        if run.use_cache:
+            key = _node_key(run, node_id, refs, ctx)
+            if hit := _cached_outcome(run, node_id, key):
+                ctx.logger.info("reusing stored outputs (inputs, parameters and code unchanged)")
+                for ref in hit.outputs.values():
+                    for work in run.models.reused_work(node_id, ref, lambda r: r.get(run.outputs)):
+                        run.writes.append((node_id, run.tracking.submit(work)))
+                recorder.finished(node_id, status="completed", cached=True, duration_s=time.perf_counter() - t0,
+                                  outputs=_public(hit.outputs), warnings=hit.warnings)
+                return hit
+        else:
+            # Nothing is reused, so the key (which names the stored outputs) is worked out beside the
+            # node's own work: hashing a big source file no longer delays it.
+            pending_key = run.keys.submit(_node_key, run, node_id, refs, ctx)
+        values = run.compute(defn, {port: ref.get(run.outputs) for port, ref in refs.items()}, params, ctx)
+        if pending_key:
+            key = pending_key.result()
         outputs, writes, awaited, tracking = {}, [], [], []
         manifest = {"node_type": defn.type, "run_id": recorder.run_id, "outputs": {}, "warnings": ctx.warnings}
         for port, value in values.items():
@@ -187,8 +224,11 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
         get_run_logger().error("%s", failure.message, exc_info=not isinstance(exc, FlowzaError))
         recorder.finished(node_id, status="failed", duration_s=time.perf_counter() - t0, error=error)
         raise failure from exc
+    finally:
+        run.done_reading(plan.inputs[node_id], upstream)
     recorder.finished(node_id, status="completed", duration_s=time.perf_counter() - t0, outputs=_public(outputs),
                       warnings=ctx.warnings)
+    run.release_unread(node_id, outputs)
     return NodeOutcome(node_id, key, outputs, ctx.warnings)
 
 
@@ -228,8 +268,11 @@ def run_workflow(workflow_id: str | None = None, workflow_version: int | None = 
     recorder = RunRecorder(run_id, plan.spec.name, plan.order, {n: plan.label(n) for n in plan.order},
                            {n: plan.defs[n].type for n in plan.order}, store)
     recorder.record["flow_run_id"] = str(current_flow_run.id)
+    # Before the run is recorded as started: with an unreachable scheduler it does not start.
+    scheduler = plan.spec.runner.scheduler() if plan.spec.runner else None
+    dask = DaskCompute.connect(scheduler) if scheduler else None
     recorder.started_run()
-    run = RunContext(plan, store, recorder, use_cache, workflow_id)
+    run = RunContext(plan, store, recorder, use_cache, workflow_id, dask)
     try:
         futures = {}
         for node_id in plan.order:

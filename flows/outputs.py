@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from flows.store import ObjectStore
+from flows.store import TABLE_SUFFIX, ObjectStore
 from nodes.ports import Dataset, Json, Metrics, Model, Text
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,16 @@ class OutputRef:
                 self._value = outputs.load(self.ref)
             return self._value
 
+    def release(self, outputs: "OutputStore") -> None:
+        """Let go of the value once no node of the run will read it (a pending write keeps its own hold)."""
+        with self._lock:
+            value, self._value = self._value, None
+        if isinstance(value, Dataset) and value.frame is not value.raw:  # raw tables are shared by lineage
+            outputs.forget(value.frame)
+
 
 class OutputStore:
-    """Chooses storage by type: tables as Parquet, small values as JSON, steps pickled.
+    """Chooses storage by type: tables as Arrow IPC files, small values as JSON, steps pickled.
 
     A table keeps a link to the loader table it came from (``Dataset.raw``); that table
     is stored once and shared by every dataset derived from it.
@@ -91,6 +98,11 @@ class OutputStore:
             self._keys_by_frame[id(frame)] = (frame, key)
             self._frames_by_key[key] = frame
 
+    def forget(self, frame: pd.DataFrame) -> None:
+        with self._lock:
+            if (hit := self._keys_by_frame.pop(id(frame), None)) and hit[0] is frame:
+                self._frames_by_key.pop(hit[1], None)
+
     def _key_of(self, frame: pd.DataFrame) -> str | None:
         with self._lock:
             hit = self._keys_by_frame.get(id(frame))
@@ -103,12 +115,12 @@ class OutputStore:
         writes run in the background.
         """
         if isinstance(value, Dataset):
-            key = f"data/{fingerprint}.parquet"
+            key = f"data/{fingerprint}{TABLE_SUFFIX}"
             self._remember(value.frame, key)
             writes = [lambda: self._write_frame(key, value.frame)]
             raw_key = key if value.raw is value.frame else self._key_of(value.raw)
             if raw_key is None:
-                raw_key = f"data/{fingerprint}.raw.parquet"
+                raw_key = f"data/{fingerprint}.raw{TABLE_SUFFIX}"
                 self._remember(value.raw, raw_key)
                 writes.append(lambda: self._write_frame(raw_key, value.raw))
             ref = {"kind": "dataset", "key": key, "uri": self.store.uri(key)}
@@ -137,13 +149,13 @@ class OutputStore:
         raise TypeError(f"no storage for outputs of type {type(value).__name__}")
 
     def _write_frame(self, key: str, frame: pd.DataFrame) -> None:
-        self.store.write_parquet(key, pa.Table.from_pandas(frame, preserve_index=None))
+        self.store.write_table(key, pa.Table.from_pandas(frame, preserve_index=None))
 
     def _read_frame(self, key: str) -> pd.DataFrame:
         with self._lock:
             frame = self._frames_by_key.get(key)
         if frame is None:
-            frame = self.store.read_parquet(key).to_pandas()
+            frame = self.store.read_table(key).to_pandas()
             self._remember(frame, key)
         return frame
 

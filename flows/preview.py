@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flows.spec import parse_workflow
+from flows.uploads import default_uploads
 from flows.validation import resolve_ports, validate_workflow
 from flowza_core.errors import FlowzaError
 from flowza_core.settings import get_settings
@@ -78,7 +79,7 @@ def run_on_sample(plan, nid: str, values: dict, sample_rows: int, warnings: list
     """Run node ``nid`` in-process on its inputs (``values`` of the nodes before it), loaders reading at most
     ``sample_rows`` rows; its warnings are added to ``warnings``. A node's own bug is a ``NODE_FAILED``."""
     settings, defn = get_settings(), plan.defs[nid]
-    ctx = NodeContext(node_id=nid, data_dir=settings.data_root, datasets_dir=settings.home_dir / "datasets",
+    ctx = NodeContext(node_id=nid, data_dir=settings.data_root, uploads=default_uploads(),
                       protected_columns=plan.protected[nid], max_dataset_mb=settings.max_dataset_mb,
                       sample_rows=sample_rows, logger=log)
     inputs = {port: values[src][src_port] for port, (src, src_port) in plan.inputs[nid].items()}

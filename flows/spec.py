@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from flowza_core.errors import WorkflowInvalid
 from flowza_core.settings import get_settings
@@ -50,6 +52,70 @@ class EdgeSpec(BaseModel):
     targetHandle: str | None = None
 
 
+def dask_address(address: str) -> str:
+    """A Dask scheduler's address as ``tcp://host:port`` (or ``tls://…``); ``ValueError`` saying what is wrong."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None or parts.username \
+            or parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError(f"{address!r} is not a Dask scheduler address: give tcp://host:port "
+                         f"(e.g. tcp://10.0.0.5:8786) or tls://host:port")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class RunnerSpec(BaseModel):
+    """Where a run's nodes compute: on threads of the run's process (default) or on a Dask cluster's workers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["default", "dask"] = "default"
+    address: str | None = Field(None, max_length=300, description="The Dask scheduler (tcp://host:8786); "
+                                                                 "default: FLOWZA_DASK_ADDRESS.")
+
+    @field_validator("address")
+    @classmethod
+    def _address_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                dask_address(value)
+            except ValueError as exc:
+                raise PydanticCustomError("dask_address", str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _address_allowed(self) -> "RunnerSpec":
+        if self.type == "default":
+            if self.address is not None:
+                raise PydanticCustomError("runner", "an address goes only with the runner type 'dask'")
+            return self
+        settings = get_settings()
+        configured = settings.dask_address
+        if self.address is None and configured is None:
+            raise PydanticCustomError("runner", "the dask runner needs a scheduler: give runner.address "
+                                                "(tcp://host:8786) or set FLOWZA_DASK_ADDRESS")
+        if configured is not None:
+            try:
+                configured = dask_address(configured)
+            except ValueError as exc:
+                raise PydanticCustomError("runner", f"FLOWZA_DASK_ADDRESS: {exc}") from None
+        # A scheduler sends back pickles that the run loads: on a shared server, only the operator's cluster.
+        if settings.auth_enabled and self.address is not None and dask_address(self.address) != configured:
+            allowed = f"only {configured}" if configured else "none: FLOWZA_DASK_ADDRESS is not set"
+            raise PydanticCustomError("runner", f"this multi-user server runs workflows only on the Dask scheduler "
+                                                f"configured in FLOWZA_DASK_ADDRESS ({allowed}); remove "
+                                                f"runner.address or give that one")
+        return self
+
+    def scheduler(self) -> str | None:
+        """The Dask scheduler this run computes on (normalized), or None for the default runner."""
+        if self.type != "dask":
+            return None
+        return dask_address(self.address or get_settings().dask_address)
+
+
 class WorkflowSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -57,6 +123,7 @@ class WorkflowSpec(BaseModel):
     description: str | None = None
     nodes: list[NodeSpec] = Field(default_factory=list)
     connections: list[EdgeSpec] = Field(default_factory=list)
+    runner: RunnerSpec | None = None  # None: Prefect's default task runner (threads of the run's process)
 
     @model_validator(mode="before")
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -19,14 +18,28 @@ from flowza_core.errors import FlowzaError
 log = logging.getLogger(__name__)
 
 def parquet_options(table: pa.Table) -> dict:
-    """Intermediate tables are written often and read rarely: favour write speed.
-
-    Dictionary encoding pays off for text (few distinct values), not for measurements;
-    compression saves little on floats and costs a third of the write time.
-    """
+    """Parquet tables (older stores) are written for speed: no compression, dictionaries for text only."""
     text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
             or pa.types.is_string_view(f.type)]
     return {"compression": "none", "write_statistics": False, "use_dictionary": text}
+
+
+# Intermediate tables are written once per run and read back rarely, often a page at a time: Arrow's
+# IPC file format (Feather v2), uncompressed, is Arrow's memory layout on disk, so writing it is a copy
+# and reading a memory map (a page of rows touches only those rows). ``.parquet`` keys stay readable.
+TABLE_SUFFIX = ".arrow"
+
+
+def _write_table(table: pa.Table, sink, parquet: bool) -> None:
+    if parquet:
+        pq.write_table(table, sink, **parquet_options(table))
+        return
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _read_table(source, parquet: bool) -> pa.Table:
+    return pq.read_table(source) if parquet else pa.ipc.open_file(source).read_all()
 
 
 KEPT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -43,8 +56,8 @@ class ObjectStore(Protocol):
     def get_bytes(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
-    def write_parquet(self, key: str, table: pa.Table) -> None: ...
-    def read_parquet(self, key: str) -> pa.Table: ...
+    def write_table(self, key: str, table: pa.Table) -> None: ...
+    def read_table(self, key: str) -> pa.Table: ...
     def uri(self, key: str) -> str: ...
 
 
@@ -88,12 +101,16 @@ class LocalStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def write_parquet(self, key: str, table: pa.Table) -> None:
-        self._atomic(key, lambda tmp: pq.write_table(table, tmp, **parquet_options(table)))
+    def write_table(self, key: str, table: pa.Table) -> None:
+        """A table as Arrow IPC (or Parquet for a ``.parquet`` key)."""
+        self._atomic(key, lambda tmp: _write_table(table, tmp, key.endswith(".parquet")))
 
-    def read_parquet(self, key: str) -> pa.Table:
+    def read_table(self, key: str) -> pa.Table:
+        """A stored table; Arrow IPC files are memory-mapped, not read into memory."""
+        path = self._path(key)
         try:
-            return pq.read_table(self._path(key))
+            return _read_table(str(path) if key.endswith(".parquet") else pa.memory_map(str(path)),
+                               key.endswith(".parquet"))
         except FileNotFoundError as exc:
             raise StoreError(f"object not found in store: {key}") from exc
 
@@ -137,13 +154,13 @@ class S3Store:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
-    def write_parquet(self, key: str, table: pa.Table) -> None:
+    def write_table(self, key: str, table: pa.Table) -> None:
         sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, **parquet_options(table))
-        self.put_bytes(key, sink.getvalue().to_pybytes())
+        _write_table(table, sink, key.endswith(".parquet"))
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=sink.getvalue().to_pybytes())
 
-    def read_parquet(self, key: str) -> pa.Table:
-        return pq.read_table(io.BytesIO(self.get_bytes(key)))
+    def read_table(self, key: str) -> pa.Table:
+        return _read_table(pa.BufferReader(self.get_bytes(key)), key.endswith(".parquet"))
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"

@@ -44,8 +44,10 @@ class PortRef:
 
 
 class Workflow:
-    def __init__(self, name: str = "Untitled workflow", description: str | None = None):
-        self.name, self.description = name, description
+    def __init__(self, name: str = "Untitled workflow", description: str | None = None,
+                 runner: dict[str, Any] | None = None):
+        """``runner``: where nodes compute, e.g. ``{"type": "dask", "address": "tcp://10.0.0.5:8786"}``."""
+        self.name, self.description, self.runner = name, description, runner
         self.nodes: list[dict[str, Any]] = []
         self.connections: list[dict[str, Any]] = []
 
@@ -82,6 +84,8 @@ class Workflow:
         doc = {"name": self.name, "nodes": self.nodes, "connections": self.connections}
         if self.description:
             doc["description"] = self.description
+        if self.runner:
+            doc["runner"] = self.runner
         return json.loads(json.dumps(doc))
 
     @classmethod
@@ -90,7 +94,7 @@ class Workflow:
         from flows.spec import parse_workflow
 
         spec = parse_workflow(json.loads(doc) if isinstance(doc, str) else doc)
-        wf = cls(spec.name, spec.description)
+        wf = cls(spec.name, spec.description, spec.runner.model_dump(exclude_none=True) if spec.runner else None)
         for node in spec.nodes:
             wf.nodes.append({"id": node.id, "type": node.type, "position": node.position.model_dump(),
                              "data": {k: v for k, v in node.data.items() if k != "parameters"},

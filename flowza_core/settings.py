@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(default=None, description="Bearer key for FLOWZA_LLM_BASE_URL, if it needs one.")
     llm_model: str | None = Field(default=None, description="The chat model FLOWZA_LLM_BASE_URL is asked with.")
     llm_timeout_s: float = Field(default=60, gt=0, le=600, description="How long one LLM request may take.")
+    dask_address: str | None = Field(
+        default=None, description="The Dask scheduler (tcp://host:8786) on whose workers a workflow with "
+                                  "`\"runner\": {\"type\": \"dask\"}` computes its nodes when it names none; in "
+                                  "multi-user mode the only scheduler workflows may use.")
     http_allow_private: bool = Field(
         default=False, description="Whether http_request may reach loopback, private, link-local (cloud metadata) "
                                    "and other non-public addresses; off: only public hosts.")

@@ -50,7 +50,10 @@ class NodeContext:
 
     node_id: str
     data_dir: Path = Path(".")
-    datasets_dir: Path = Path("datasets")
+    datasets_dir: Path = Path("datasets")  # uploads as <id>.csv files, where ``uploads`` is not given
+    # An uploaded dataset's file on this machine, or None when there is no such upload (the engine's: from the
+    # object store, which may be on another machine).
+    uploads: Callable[[str], Path | None] | None = field(default=None, repr=False)
     # Flowza's own files (FLOWZA_HOME…), which a file_path never reads even when they lie in data_dir.
     state_paths: tuple[Path, ...] = field(default_factory=_flowza_state)
     protected_columns: frozenset[str] = frozenset()
@@ -72,6 +75,13 @@ class NodeContext:
             raise NodeError(f"connection '{name}' cannot be used here: named connections are read only in runs",
                             code="CONNECTION_NOT_FOUND", field="connection")
         return self.connections(name)
+
+    def upload_file(self, dataset_id: str) -> Path | None:
+        """The file of the uploaded dataset ``dataset_id`` on this machine; None when there is no such upload."""
+        if self.uploads is not None:
+            return self.uploads(dataset_id)
+        path = self.datasets_dir / f"{dataset_id}.csv"
+        return path if path.is_file() else None
 
     def warn(self, code: str, message: str, fix: dict[str, Any] | None = None) -> None:
         """Report a likely problem that does not stop the node; ``fix`` is parameter values that would solve it."""

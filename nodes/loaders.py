@@ -78,26 +78,36 @@ def resolve_csv_path(params: CsvLoaderParams, ctx: NodeContext) -> Path:
     Messages name the path as the user gave it, never where the server keeps its folders.
     """
     if params.dataset_id:
-        root, name, field = ctx.datasets_dir.resolve(), f"{params.dataset_id}.csv", "dataset_id"
-        where = f"dataset '{params.dataset_id}'"
-    else:
-        root, name, field = ctx.data_dir.resolve(), params.file_path, "file_path"
-        where = f"file_path '{name}'"
+        return _upload_path(params.dataset_id, ctx)
+    root, name, field = ctx.data_dir.resolve(), params.file_path, "file_path"
+    where = f"file_path '{name}'"
     try:
         path = (root / name).resolve()
         if not path.is_relative_to(root):
             raise InvalidParameter(f"{where} points outside the data directory (FLOWZA_DATA_DIR): "
                                    f"give a path relative to it, without '..'", field=field)
-        if field == "file_path" and is_state_path(path, ctx.state_paths):
+        if is_state_path(path, ctx.state_paths):
             raise InvalidParameter(f"{where} is inside Flowza's own storage (FLOWZA_HOME: uploads, logs, keys, "
                                    f"databases), which a csv_loader never reads: upload the file instead", field=field)
         if not path.is_file():
-            raise FileNotFound(f"file not found: {where} names no file in the data directory" if field == "file_path"
-                               else f"{where} has no file: it was deleted, or never uploaded here", field=field)
+            raise FileNotFound(f"file not found: {where} names no file in the data directory", field=field)
         size_mb = path.stat().st_size / 2**20
     except (OSError, ValueError) as exc:  # a name too long, a NUL byte: not a path the system can open
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InvalidParameter(f"{field} '{name[:200]!s}' is not a usable path: {reason}", field=field) from exc
+    return _within_limit(path, size_mb, where, field, ctx)
+
+
+def _upload_path(dataset_id: str, ctx: NodeContext) -> Path:
+    """An uploaded dataset's file on this machine (the engine fetches it from the object store)."""
+    where = f"dataset '{dataset_id}'"
+    path = ctx.upload_file(dataset_id)
+    if path is None:
+        raise FileNotFound(f"{where} has no file: it was deleted, or never uploaded here", field="dataset_id")
+    return _within_limit(path, path.stat().st_size / 2**20, where, "dataset_id", ctx)
+
+
+def _within_limit(path: Path, size_mb: float, where: str, field: str, ctx: NodeContext) -> Path:
     if size_mb > ctx.max_dataset_mb:
         raise DatasetTooLarge(f"{where} is {size_mb:.0f} MB; the limit is {ctx.max_dataset_mb:g} MB "
                               f"(FLOWZA_MAX_DATASET_MB)", field=field)

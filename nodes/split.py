@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 from pydantic import Field, model_validator
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split as sk_split
@@ -34,6 +35,14 @@ class Split(NamedTuple):
     test: Dataset
 
 
+def _rows(table: pd.DataFrame, index: pd.Index, positions: np.ndarray) -> pd.DataFrame:
+    """The rows of ``table`` at ``positions`` of ``index``: by position when ``table`` has those very rows
+    (most steps keep every row), by label otherwise (a filter came after it)."""
+    if table.index is index or table.index.equals(index):
+        return table.take(positions)
+    return table.loc[index[positions]]
+
+
 def refit_on_train(dataset: Dataset, train_pos: np.ndarray, test_pos: np.ndarray, target: str | None) -> Split:
     """Split rows by position; steps fitted on all rows are fitted again on the training rows.
 
@@ -43,7 +52,6 @@ def refit_on_train(dataset: Dataset, train_pos: np.ndarray, test_pos: np.ndarray
     parts keep the loader's table as ``raw`` (their rows are found by index label).
     """
     frame = dataset.frame
-    train_idx, test_idx = frame.index[train_pos], frame.index[test_pos]
     steps = list(dataset.steps)
     if dataset.fitted_on != "train":
         # Without the in-memory inputs of each step (outputs read back from the store), replay them all.
@@ -52,17 +60,17 @@ def refit_on_train(dataset: Dataset, train_pos: np.ndarray, test_pos: np.ndarray
         for i, step in enumerate(steps):
             if train is None and (step.stateless or inputs[i] is None):
                 if inputs[i] is None:
-                    train, test = dataset.raw.loc[train_idx], dataset.raw.loc[test_idx]
+                    train, test = _rows(dataset.raw, frame.index, train_pos), _rows(dataset.raw, frame.index, test_pos)
                 else:
                     continue
             if train is None:
                 # Fitting on the columns the step learned from is enough to compare states.
                 columns = step.fitted_columns()
-                rows = inputs[i].loc[train_idx] if columns is None else inputs[i].loc[train_idx, columns]
-                if clone(step).fit(rows).same_state(step):
+                table = inputs[i] if columns is None else inputs[i][columns]
+                if clone(step).fit(_rows(table, frame.index, train_pos)).same_state(step):
                     continue
-                refitted = clone(step).fit(inputs[i].loc[train_idx])
-                train, test = inputs[i].loc[train_idx], inputs[i].loc[test_idx]
+                train, test = _rows(inputs[i], frame.index, train_pos), _rows(inputs[i], frame.index, test_pos)
+                refitted = clone(step).fit(train)
             else:
                 refitted = step if step.stateless else clone(step).fit(train)
             steps[i] = refitted

@@ -154,6 +154,14 @@ POSTGRES_ADMIN_URL = os.environ.get("FLOWZA_TEST_POSTGRES_URL", "postgresql://ro
 @pytest.fixture
 def postgres_database():
     """A fresh, empty PostgreSQL database (dropped afterwards). Skips only outside CI."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped on exit (for fixtures of any scope).
+    Skips only outside CI."""
     import uuid
 
     import psycopg2
@@ -168,10 +176,12 @@ def postgres_database():
     name = f"flowza_test_{uuid.uuid4().hex[:10]}"
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -85,7 +85,7 @@ def task_dataset(session: SessionDep, user: CurrentUser, task_id: str, port: str
     if port not in tables:
         raise FlowzaError(f"node '{node_id}' has no table output '{port}'; it has: {', '.join(tables)}",
                           code="NOT_FOUND")
-    table = open_default_store().read_parquet(tables[port]["key"]).slice(offset, limit)
+    table = open_default_store().read_table(tables[port]["key"]).slice(offset, limit)
     rows = json.loads(table.to_pandas().to_json(orient="records", date_format="iso", default_handler=str))
     return {"task_id": task_id, "port": port, "offset": offset, "total_rows": tables[port]["rows"],
             "columns": tables[port]["columns"], "rows": rows}

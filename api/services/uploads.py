@@ -1,4 +1,4 @@
-"""Uploaded CSV datasets: checked, kept as FLOWZA_HOME/datasets/<id>.csv with their row, previewed, removed.
+"""Uploaded CSV datasets: checked, kept in the object store with their row (flows/uploads.py), previewed, removed.
 
 Reading goes through nodes/csv_reading.py, so an upload and its preview see the table a csv_loader would.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,19 +23,11 @@ from metadata_db.models import Dataset
 from api.services.multipart_upload import Received, invalid, receive
 from flowza_core.errors import FileNotFound, FlowzaError
 from flowza_core.settings import get_settings
+from flows import uploads as stored
 from nodes.csv_checks import table_warnings
 from nodes.csv_reading import CsvReadOptions, read_csv, read_head
 
 log = logging.getLogger(__name__)
-
-
-def datasets_dir() -> Path:
-    """Where the csv_loader looks up a ``dataset_id`` (the engine's ``datasets_dir``)."""
-    return get_settings().home_dir / "datasets"
-
-
-def dataset_file(dataset_id: str) -> Path:
-    return datasets_dir() / f"{dataset_id}.csv"
 
 
 def read_table(path: Path, options: CsvReadOptions, offset: int = 0, limit: int | None = None) -> pd.DataFrame:
@@ -101,17 +92,19 @@ def _keep(session: Session, received: Received, tmp: Path, owner_id: str | None,
     if "\x00" in name:  # PostgreSQL cannot store it
         raise invalid("name", "a name cannot hold a NUL character")
     summary = summarize(tmp, options)
-    dataset_id = new_id()
-    final = tmp.parent / f"{dataset_id}.csv"
+    dataset_id, store, home = new_id(), stored.settings_store(), get_settings().home_dir
     dataset = create_dataset(session, owner_id=owner_id, name=name or Path(received.filename).stem or "upload",
-                             filename=received.filename, path=str(final), size_bytes=received.size,
-                             rows=summary.rows, columns=summary.columns, dataset_id=dataset_id,
-                             read_options=options.model_dump(exclude_defaults=True))
-    os.replace(tmp, final)
+                             filename=received.filename, path=store.uri(stored.upload_key(dataset_id)),
+                             size_bytes=received.size, rows=summary.rows, columns=summary.columns,
+                             dataset_id=dataset_id, read_options=options.model_dump(exclude_defaults=True))
     try:
+        stored.keep(store, dataset_id, tmp, home)
         session.commit()  # here, not after the response: a failed commit must take the file with it
     except BaseException:
-        final.unlink(missing_ok=True)
+        try:
+            stored.discard(store, dataset_id, home)
+        except Exception:  # the store is unreachable: the error that matters is the one above
+            log.warning("could not remove the file of failed upload %s", dataset_id, exc_info=True)
         raise
     log.info("stored dataset %s (%d rows, %d bytes, %d warnings)", dataset_id, summary.rows, received.size,
              len(summary.warnings))
@@ -124,18 +117,20 @@ async def store_upload(request: Request, session: Session, owner_id: str | None,
 
     Returns the dataset and the warnings reading it with ``options`` raised (``{code, message, fix}``).
     """
-    received, tmp = await receive(request, datasets_dir(), options.encoding)
+    staging = stored.staging_dir(stored.settings_store(), get_settings().home_dir)
+    received, tmp = await receive(request, staging, options.encoding)
     try:
         return await run_in_threadpool(_keep, session, received, tmp, owner_id, options)
     finally:
-        tmp.unlink(missing_ok=True)  # already renamed away when kept
+        tmp.unlink(missing_ok=True)  # already moved away when kept
 
 
 def stored_file(dataset: Dataset) -> Path:
-    """The dataset's CSV on disk; FILE_NOT_FOUND if someone removed it behind Flowza's back."""
-    path = dataset_file(dataset.id)
-    if not path.is_file():  # where it should be goes to the log only: users see no server paths
-        log.error("the file of dataset %s is missing: %s", dataset.id, path)
+    """The dataset's CSV on this machine (fetched from the object store when it is remote); FILE_NOT_FOUND if
+    someone removed it behind Flowza's back."""
+    path = stored.default_uploads()(dataset.id)
+    if path is None:  # where it should be goes to the log only: users see no server paths
+        log.error("the file of dataset %s is missing: %s", dataset.id, dataset.path)
         raise FileNotFound(f"the file of dataset '{dataset.name}' ({dataset.id}) is missing from Flowza's storage: "
                            f"upload it again")
     return path
@@ -166,6 +161,6 @@ def remove(session: Session, dataset: Dataset) -> None:
     soft_delete_dataset(session, dataset.id)
     session.commit()
     try:
-        dataset_file(dataset.id).unlink(missing_ok=True)
-    except OSError:
+        stored.discard(stored.settings_store(), dataset.id, get_settings().home_dir)
+    except Exception:  # S3 errors too: the row is gone, which is what users see
         log.warning("dataset %s deleted but its file could not be removed", dataset.id, exc_info=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import inspect
 import keyword
 import re
-from pathlib import Path
 
 from flows.export import standalone_steps
 from flows.export.model_cells import ModelCells
 from flows.export.parts import Built, Cell, Fitted, Table, constructor_call, defaults_of
+from flows import uploads
 from flows.validation import Plan
 from flowza_core.settings import get_settings
 from nodes import metrics, samples
@@ -99,9 +99,9 @@ class Exporter(ModelCells):
     def _csv_loader(self, node_id: str) -> str:
         p, v = self._params(node_id), self.vars[node_id]
         settings = get_settings()
-        path = (settings.home_dir / "datasets" / f"{p.dataset_id}.csv" if p.dataset_id
-                else settings.data_root / p.file_path)
-        self.out.data[node_id] = (str(Path(path)), self.plan.label(node_id) + (
+        path = (uploads.location(uploads.settings_store(), p.dataset_id) if p.dataset_id
+                else str(settings.data_root / p.file_path))
+        self.out.data[node_id] = (path, self.plan.label(node_id) + (
             f": dataset {p.dataset_id!r} uploaded to Flowza" if p.dataset_id else f": {p.file_path}"))
         options = {"sep": (p.separator, ","), "encoding": (p.encoding, "utf-8"),
                    "header": (0 if p.has_header else None, 0), "na_values": (p.na_values or None, None),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.uploads import default_uploads
 from nodes.base import NodeContext
 from nodes.catalog import discover
 
@@ -42,7 +43,7 @@ def preview(client, dataset_id: str, **params) -> dict:
 def load_as_proposed(flowza_env, loader: dict):
     """Run the csv_loader the API proposed, as a workflow would."""
     defn = discover()[loader["type"]]
-    ctx = NodeContext(node_id="load", datasets_dir=flowza_env["home"] / "datasets")
+    ctx = NodeContext(node_id="load", uploads=default_uploads())
     return defn.run({}, defn.params_model(**loader["parameters"]), ctx)["dataset"].frame, ctx.warnings
 
 

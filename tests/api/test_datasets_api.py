@@ -27,8 +27,9 @@ def upload(client, content: bytes = TITANIC.read_bytes(), filename: str = "titan
 
 
 def stored_files(flowza_env) -> list[str]:
-    """Every file under FLOWZA_HOME/datasets, temp files included."""
-    folder = flowza_env["home"] / "datasets"
+    """Every file of uploads in the (local) object store, temp files included, and none left elsewhere."""
+    assert not (flowza_env["home"] / "datasets").exists()  # where uploads lived before the object store
+    folder = flowza_env["home"] / "store" / "uploads"
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
@@ -238,7 +239,7 @@ def test_users_see_only_their_own_datasets(multi_user):
 
 def test_a_dataset_whose_file_vanished_says_so_without_server_paths(client, flowza_env):
     body = upload(client, name="Titanic passengers").json()
-    (flowza_env["home"] / "datasets" / f"{body['id']}.csv").unlink()
+    (flowza_env["home"] / "store" / "uploads" / f"{body['id']}.csv").unlink()
     for path in (f"/api/datasets/{body['id']}/preview", f"/api/datasets/{body['id']}/download"):
         answer = client.get(path)
         assert answer.status_code == 404 and answer.json()["code"] == "FILE_NOT_FOUND", answer.text

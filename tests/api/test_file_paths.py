@@ -57,12 +57,12 @@ def test_an_administrator_may_allow_file_paths_but_never_into_flowza_home(multi_
     upload = ada.post("/api/upload", files={"file": ("secret.csv", b"name,salary\nAda,99000\n", "text/csv")})
     assert upload.status_code == 201, upload.text
     dataset_id = upload.json()["id"]
-    assert (home_in_data_dir / ".flowza" / "datasets" / f"{dataset_id}.csv").is_file()  # the file is there…
+    assert (home_in_data_dir / ".flowza" / "store" / "uploads" / f"{dataset_id}.csv").is_file()  # the file is there…
 
     mine = columns(bob, {"file_path": "people.csv"})
     assert [c["name"] for c in mine["inputs"]["dataset"]["columns"]] == ["name", "age"]
-    for path in (f".flowza/datasets/{dataset_id}.csv", "./.flowza/secret_key", ".flowza/flowza.db",
-                 f"x/../.flowza/datasets/{dataset_id}.csv"):
+    for path in (f".flowza/store/uploads/{dataset_id}.csv", "./.flowza/secret_key", ".flowza/flowza.db",
+                 f"x/../.flowza/store/uploads/{dataset_id}.csv"):
         theirs = columns(bob, {"file_path": path})  # …but Bob cannot read it by path
         assert theirs["inputs"] == {} and [(p["code"], p["field"]) for p in theirs["problems"]] \
             == [("INVALID_PARAMETER", "file_path")], theirs

@@ -246,7 +246,7 @@ def measure_pipeline(bench: Bench, csv_path: Path, repeat: int) -> tuple[float, 
         elapsed, record = bench.run(pipeline)
         if rep == 0:  # same rows, columns and values as the leakage-free script?
             train, _ = script_pipeline(csv_path)
-            same = pd.read_parquet(record["nodes"]["split"]["outputs"]["train"]["uri"]).equals(train)
+            same = pd.read_feather(record["nodes"]["split"]["outputs"]["train"]["uri"]).equals(train)
             say(f"workflow train output {'equals' if same else 'DIFFERS FROM'} the script's {train.shape}")
             del train
         if not flow_times or elapsed < min(flow_times):
@@ -303,6 +303,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
+def rss_mb() -> float:
+    """This process's resident size now: what it holds before its run starts (imports, Prefect, MLflow)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def child_main(kind: str, csv_path: Path) -> int:
     """(f) in a child process: (d)'s logistic-regression workflow or script once; prints wall time and peak RSS."""
     figures: dict = {"kind": kind}
@@ -316,6 +324,7 @@ def child_main(kind: str, csv_path: Path) -> int:
             execute(chain_workflow(2), use_cache=False)  # connects to Prefect, imports every node
             gc.collect()
             time.sleep(SETTLE_S)
+            figures["start_rss_mb"] = rss_mb()
             t0 = time.perf_counter()
             record = execute(training_workflow(csv_path.name, "train_logreg"), use_cache=False)
             figures["wall_s"] = time.perf_counter() - t0
@@ -327,6 +336,7 @@ def child_main(kind: str, csv_path: Path) -> int:
             import xgboost  # noqa: F401
 
             gc.collect()
+            figures["start_rss_mb"] = rss_mb()
             t0 = time.perf_counter()
             script_training(csv_path, "train_logreg")
             figures["wall_s"] = time.perf_counter() - t0
@@ -366,7 +376,8 @@ def shown(figures: dict) -> str:
     if "error" in figures and "wall_s" not in figures:
         return f"FAILED ({figures['error']}), peak RSS {figures.get('peak_rss_mb', 0):.0f} MB"
     failed = f" FAILED ({figures['error']})" if "error" in figures else ""
-    return f"{figures['wall_s']:.2f} s, peak RSS {figures['peak_rss_mb']:.0f} MB{failed}"
+    return (f"{figures['wall_s']:.2f} s, peak RSS {figures['peak_rss_mb']:.0f} MB "
+            f"({figures.get('start_rss_mb', 0):.0f} MB before the run){failed}")
 
 
 def measure_memory(bench: Bench, csv_path: Path, label: str) -> dict[str, dict]:

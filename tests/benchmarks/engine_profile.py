@@ -147,12 +147,12 @@ def instrument(timers: Timers, profile_nodes: bool) -> None:
     OutputStore.plan_save = remember_node
 
     def by_key(label):
-        def name(_self, key, *rest):  # keys are data/<fingerprint>.parquet, data/<fingerprint>/<name>.png, ...
+        def name(_self, key, *rest):  # keys are data/<fingerprint>.arrow, data/<fingerprint>/<name>.png, ...
             return f"{label}|{timers.node_of_key.get('/'.join(key.split('/')[:2]).split('.')[0], '?')}"
         return name
 
-    timers.wrap(OutputStore, "_write_frame", by_key("write Parquet (Arrow conversion + file)"))
-    timers.wrap(LocalStore, "write_parquet", by_key("  of which the Parquet file"))
+    timers.wrap(OutputStore, "_write_frame", by_key("write table (Arrow conversion + file)"))
+    timers.wrap(LocalStore, "write_table", by_key("  of which the Arrow IPC file"))
     timers.wrap(LocalStore, "put_bytes", by_key("put_bytes (pickles, PNGs, manifests, records)"))
     timers.wrap(OutputStore, "load", lambda *a: f"read inputs from the store|{timers.node}")
     timers.wrap(OutputRef, "get", lambda *a: f"input hand-over (OutputRef.get)|{timers.node}")
@@ -160,7 +160,6 @@ def instrument(timers: Timers, profile_nodes: bool) -> None:
     timers.wrap(engine, "cache_key", lambda *a: f"cache key|{timers.node}")
     timers.wrap(engine, "write_manifest", "manifest writes|*")
     timers.wrap(engine.RunContext, "node_context", lambda *a: f"node context (run logger)|{timers.node}")
-    timers.wrap(engine.RunContext, "cancel_requested", lambda *a: f"cancel check (Prefect API)|{timers.node}")
     csv_loader = discover()["csv_loader"]
     timers.wrap(csv_loader, "cache_salt", lambda *a: f"CSV hash (cache salt)|{timers.node}")
     timers.wrap(tracking.RunTracker, "log_model", lambda _self, node_id, *a: f"MLflow: log model|{node_id}")

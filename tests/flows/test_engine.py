@@ -48,8 +48,8 @@ def run(wf, **kwargs):
 
 def stored_frame(env, record, node_id, port="dataset"):
     uri = record["nodes"][node_id]["outputs"][port]["uri"]
-    assert uri.startswith("file://") and uri.endswith(".parquet")
-    return pd.read_parquet(uri.removeprefix("file://"))
+    assert uri.startswith("file://") and uri.endswith(".arrow")
+    return pd.read_feather(uri.removeprefix("file://"))
 
 
 CSV_DROP = workflow(node("load", "csv_loader", file_path="passengers.csv"), node("clean", "drop_nulls"),

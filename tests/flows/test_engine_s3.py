@@ -12,7 +12,7 @@ from flowza_core.settings import get_settings
 pytestmark = pytest.mark.usefixtures("prefect_api_url")
 
 
-def test_outputs_are_parquet_objects_in_s3_and_reused(flowza_env, s3_bucket, s3_endpoint, monkeypatch):
+def test_outputs_are_arrow_objects_in_s3_and_reused(flowza_env, s3_bucket, s3_endpoint, monkeypatch):
     from flows.engine import execute
 
     client, bucket = s3_bucket
@@ -28,10 +28,10 @@ def test_outputs_are_parquet_objects_in_s3_and_reused(flowza_env, s3_bucket, s3_
     first = execute(wf)
     assert first["status"] == "completed"
     train = first["nodes"]["split"]["outputs"]["train"]
-    assert train["uri"].startswith(f"s3://{bucket}/flowza/data/") and train["uri"].endswith(".parquet")
+    assert train["uri"].startswith(f"s3://{bucket}/flowza/data/") and train["uri"].endswith(".arrow")
     key = train["uri"].removeprefix(f"s3://{bucket}/")
     body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    frame = pd.read_parquet(io.BytesIO(body))
+    frame = pd.read_feather(io.BytesIO(body))
     assert len(frame) == train["rows"] and list(frame.columns) == train["columns"]
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
     assert f"flowza/runs/{first['run_id']}.json" in keys

@@ -50,7 +50,7 @@ def test_datasets_round_trip_with_lineage_and_share_the_raw_table(tmp_path, chai
     assert (train.fitted_on, train.target) == ("train", "survived")
     assert [type(s).__name__ for s in train.steps] == ["DropColumns", "OneHot", "Impute"]
     assert fresh.load(refs["encoded"]).raw is train.raw  # the loader's table is read once, shared
-    assert not list(tmp_path.rglob("*.raw.parquet"))  # and stored once
+    assert not list(tmp_path.rglob("*.raw.arrow"))  # and stored once
 
 
 def test_models_and_metrics_round_trip(tmp_path, chain):

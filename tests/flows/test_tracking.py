@@ -34,7 +34,7 @@ def mlflow_client():
 
 def predictions_of(record, node="evaluate"):
     uri = record["nodes"][node]["outputs"]["predictions"]["uri"]
-    return pd.read_parquet(uri.removeprefix("file://"))
+    return pd.read_feather(uri.removeprefix("file://"))
 
 
 def test_a_training_run_is_an_mlflow_run_with_lineage(flowza_env):

@@ -160,3 +160,20 @@ def test_evaluate_offers_only_the_metrics_of_its_models_task(editor_prerequisite
         assert ui.checklist_columns(evaluate, "metrics") == expected, task
         ui.shot(f"{task}-metrics")
     assert browser_page.errors == []
+
+
+def test_saving_in_the_editor_keeps_fields_the_canvas_does_not_show(editor_prerequisites, live_app, browser_page,
+                                                                     ui):
+    """A workflow posted with a Dask runner (docs/scaling.md) keeps it when renamed and saved in the editor."""
+    page = ui.page
+    workflow = seed_workflow("Iris on a cluster", {"x": 0, "y": 0})
+    workflow["runner"] = {"type": "dask", "address": "tcp://10.0.0.5:8786"}
+    saved = ui.post(live_app, "/api/workflows/", workflow)
+    ui.open(live_app, saved["id"], node_count=len(workflow["nodes"]))
+    page.get_by_label("Workflow name").fill("Iris on a cluster, renamed")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_test_id("save-state").filter(has_text="Saved · v2").wait_for()
+    stored = page.request.get(f"{live_app}/api/workflows/{saved['id']}").json()
+    assert stored["name"] == "Iris on a cluster, renamed"
+    assert stored["definition"]["runner"] == {"type": "dask", "address": "tcp://10.0.0.5:8786"}
+    assert browser_page.errors == []

@@ -44,6 +44,8 @@ export type EditorState = {
   version: number | null;
   name: string;
   description: string;
+  /** The workflow's other top-level fields (e.g. `runner`): the canvas does not edit them, saving keeps them. */
+  extra: Record<string, unknown>;
   nodes: FlowNode[];
   edges: FlowEdge[];
   dirty: boolean;
@@ -149,6 +151,7 @@ export const useEditor = create<EditorState>()((set, get) => {
     version: null,
     name: "Untitled workflow",
     description: "",
+    extra: {},
     nodes: [],
     edges: [],
     dirty: false,
@@ -356,8 +359,9 @@ export const useEditor = create<EditorState>()((set, get) => {
     },
 
     toWorkflowJson() {
-      const { name, description, nodes, edges } = get();
+      const { name, description, extra, nodes, edges } = get();
       return {
+        ...extra,
         name: name.trim() || "Untitled workflow",
         description: description || null,
         nodes: nodes.map((n) => ({
@@ -398,11 +402,14 @@ export const useEditor = create<EditorState>()((set, get) => {
         const edge = { source: c.source, target: c.target, ...handles };
         return { ...edge, id: edgeId(edge as FlowEdge) };
       });
+      const extra: Record<string, unknown> = { ...workflow };
+      for (const key of ["name", "description", "nodes", "connections", "edges", "id", "version"]) delete extra[key];
       set((s) => ({
         workflowId: id,
         version,
         name: workflow.name ?? "Untitled workflow",
         description: workflow.description ?? "",
+        extra,
         nodes,
         edges,
         dirty: false,
