@@ -160,10 +160,13 @@ async def serve(work_pool: str = WORK_POOL, limit: int | None = None, poll_secon
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run Flowza workflow runs from a Prefect work pool.")
     parser.add_argument("--pool", default=WORK_POOL)
-    parser.add_argument("--limit", type=int, default=None, help="concurrent runs at most")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="concurrent runs at most (default: FLOWZA_WORKER_RUNS, twice the CPUs)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(serve(args.pool, args.limit))
+    from flowza_core.settings import get_settings
+
+    asyncio.run(serve(args.pool, args.limit or get_settings().worker_runs))
 
 
 if __name__ == "__main__":

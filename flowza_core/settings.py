@@ -36,6 +36,13 @@ def default_max_dataset_mb() -> float:
     return max(SMALLEST_DATASET_LIMIT_MB, round(memory / MEMORY_PER_DATASET)) if memory else 2048
 
 
+def default_worker_runs() -> int:
+    """FLOWZA_WORKER_RUNS's default: twice the CPUs this process may use. Nodes are CPU-bound; more runs at once
+    only make each slower, and a worker that takes every queued run at once floods the Prefect server."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 * cpus
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLOWZA_", extra="ignore")
 
@@ -122,6 +129,10 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(default=None, description="Bearer key for FLOWZA_LLM_BASE_URL, if it needs one.")
     llm_model: str | None = Field(default=None, description="The chat model FLOWZA_LLM_BASE_URL is asked with.")
     llm_timeout_s: float = Field(default=60, gt=0, le=600, description="How long one LLM request may take.")
+    worker_runs: int = Field(
+        default_factory=default_worker_runs, ge=1, le=1000,
+        description="Runs a Flowza worker takes at once (its Prefect worker limit); the rest wait in the pool for "
+                    "it or another worker; default: twice the CPUs.")
     dask_address: str | None = Field(
         default=None, description="The Dask scheduler (tcp://host:8786) on whose workers a workflow with "
                                   "`\"runner\": {\"type\": \"dask\"}` computes its nodes when it names none; in "

@@ -32,3 +32,15 @@ def test_the_dataset_limit_can_be_set(monkeypatch):
     monkeypatch.setenv("FLOWZA_MAX_DATASET_MB", "0")
     with pytest.raises(ValueError, match="greater than 0"):
         Settings()
+
+
+def test_a_worker_takes_twice_its_cpus_in_runs_by_default(monkeypatch):
+    import os
+
+    monkeypatch.delenv("FLOWZA_WORKER_RUNS", raising=False)
+    assert Settings().worker_runs == 2 * len(os.sched_getaffinity(0))
+    monkeypatch.setenv("FLOWZA_WORKER_RUNS", "7")
+    assert Settings().worker_runs == 7
+    monkeypatch.setenv("FLOWZA_WORKER_RUNS", "0")
+    with pytest.raises(ValueError, match="worker_runs"):
+        Settings()
