@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 
 import pandas as pd
 import pytest
@@ -11,7 +10,7 @@ from flows.outputs import OutputStore, summarize
 from flows.store import open_store
 from nodes.base import NodeContext
 from nodes.catalog import discover
-from nodes.ports import Dataset, Metrics, Model
+from nodes.ports import Metrics
 
 
 def run_node(node_type, inputs, **params):

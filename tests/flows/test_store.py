@@ -6,7 +6,6 @@ import io
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from flows.store import LocalStore, S3Store, StoreError, open_store
