@@ -262,7 +262,7 @@ class RunTracker:
                 info = mlflow.sklearn.log_model(
                     predictor, name=re.sub(r"[^A-Za-z0-9_-]+", "-", node_id), serialization_format="cloudpickle",
                     signature=signature, input_example=example, pip_requirements=_requirements(predictor),
-                    code_paths=[str(Path(p).parent) for p in (_module_file("nodes"), _module_file("flowza"))],
+                    code_paths=[str(Path(p).parent) for p in (_module_file("nodes"), _module_file("flowza_core"))],
                     tags=tags)
             if model.reference is not None:  # what monitoring compares the model's traffic with
                 client.log_dict(run_id, model.reference, REFERENCE_ARTIFACT)

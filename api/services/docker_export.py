@@ -4,7 +4,7 @@ The context holds the MLflow model folder, the lean server (``api/serving/lean_s
 ``server.py``) with the scoring module it imports, pinned requirements and a Dockerfile on the
 Python this API runs (the pickle's). Requirements are the model's own (pinned when it was logged, as
 this environment had them) without MLflow, plus the web server: unpickling imports only the model's
-``code/`` packages (``nodes``, ``flowza``) and those libraries.
+``code/`` packages (``nodes``, ``flowza_core``) and those libraries.
 """
 
 from __future__ import annotations

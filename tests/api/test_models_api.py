@@ -158,7 +158,7 @@ def test_model_downloads_as_a_zip_that_mlflow_loads(api, tmp_path, trained):
         assert {"MLmodel", "model.pkl"} <= set(zf.namelist())
         zf.extractall(tmp_path / "model")
     record = trained["record"]
-    scored = pd.read_parquet(record["nodes"]["evaluate"]["outputs"]["predictions"]["uri"].removeprefix("file://"))
+    scored = pd.read_feather(record["nodes"]["evaluate"]["outputs"]["predictions"]["uri"].removeprefix("file://"))
     from nodes.samples import load_sample
 
     model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
