@@ -383,7 +383,12 @@ def monitoring_interval(name: str) -> float | None:
     return found.schedules[0].schedule.interval.total_seconds()
 
 
-def eventually(read, expected, timeout: float = 30):
+# Prefect on SQLite can hold its write lock up to its 60 s busy timeout (a known Prefect stall, seen in CI
+# under load); a background schedule update waits it out, so the tests wait longer than that.
+PREFECT_STALL_S = 90
+
+
+def eventually(read, expected, timeout: float = PREFECT_STALL_S):
     deadline = time.monotonic() + timeout
     while (seen := read()) != expected:
         assert time.monotonic() < deadline, f"still {seen!r}, not {expected!r}, after {timeout:g} s"
