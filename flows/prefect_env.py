@@ -8,6 +8,7 @@ import urllib.request
 
 from flowza_core import service_credentials
 from flowza_core.settings import get_settings
+from flows.prefect_server import start_temporary_servers_here
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +47,5 @@ def configure_prefect(quiet_console: bool = False) -> None:
             log.info("using the Prefect server at %s", url)
             if "PREFECT_API_AUTH_STRING" not in os.environ and (found := service_credentials.load(settings.home_dir)):
                 os.environ["PREFECT_API_AUTH_STRING"] = found.prefect_auth_string
+        else:  # Prefect will start a temporary server of its own
+            start_temporary_servers_here()

@@ -94,7 +94,7 @@ def plan(settings: Settings) -> tuple[list[list[Service]], list[str]]:
             prefect_auth = env["PREFECT_SERVER_API_AUTH_STRING"] = clients["PREFECT_API_AUTH_STRING"] = \
                 credentials.prefect_auth_string
         servers.append(Service(
-            "prefect", [python, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+            "prefect", [python, "-m", "flows.prefect_server", "prefect", "server", "start", "--host", "127.0.0.1",
                         "--port", str(settings.prefect_port)],
             env, partial(http_ok, f"{prefect_api}/health"), settings.prefect_port, "FLOWZA_PREFECT_PORT"))
     tracking = settings.tracking_uri

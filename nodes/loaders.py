@@ -7,7 +7,6 @@ users then read only the datasets they uploaded (``dataset_id``, whose owner the
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path, PurePosixPath
 from typing import ClassVar, Literal
@@ -19,6 +18,7 @@ from flowza_core.settings import get_settings
 from flowza_core.state_paths import is_state_path
 from nodes.base import NodeContext, Params, node
 from nodes.csv_checks import table_warnings
+from nodes.digests import file_sha256
 from nodes.csv_reading import CsvReadOptions, read_csv, read_head
 from nodes.ports import Dataset
 from nodes.samples import SAMPLES, load_sample
@@ -116,8 +116,7 @@ def _within_limit(path: Path, size_mb: float, where: str, field: str, ctx: NodeC
 
 def csv_fingerprint(params: CsvLoaderParams, ctx: NodeContext) -> str:
     """Cache salt: the file's content hash, so an edited file is read again."""
-    with open(resolve_csv_path(params, ctx), "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    return file_sha256(resolve_csv_path(params, ctx))
 
 
 @node(category="data input", version=2, cache_salt=csv_fingerprint)

@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 from flowza_core.errors import DatasetTooLarge, EmptyData, FileNotFound, InvalidData, InvalidParameter
 from nodes.base import NodeContext, Params, node
 from nodes.columns import require_columns
+from nodes.digests import file_sha256
 from nodes.loaders import usable_path
 from nodes.ports import Dataset
 
@@ -155,8 +156,7 @@ def text_fingerprint(params: TextLoaderParams, ctx: NodeContext) -> str | None:
         return None
     digest = hashlib.sha256()
     for name, path in _matched_files(params, ctx):
-        with open(path, "rb") as fh:
-            digest.update(name.encode() + b"\0" + hashlib.file_digest(fh, "sha256").digest())
+        digest.update(name.encode() + b"\0" + bytes.fromhex(file_sha256(path)))
     return digest.hexdigest()
 
 

@@ -100,6 +100,9 @@ def prefect_api_url():
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
+    from flows.prefect_server import start_temporary_servers_here
+
+    start_temporary_servers_here()  # as the engine does: no 60 s freezes of Prefect's SQLite server
     with prefect_test_harness(server_startup_timeout=60):
         yield PREFECT_API_URL.value()
 

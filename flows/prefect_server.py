@@ -1,0 +1,81 @@
+"""Prefect's server as Flowza starts it: with Python's cycle collector off the event loop's thread.
+
+    python -m flows.prefect_server prefect server start --port 4200      # `flowza up`
+    python -m flows.prefect_server uvicorn --factory prefect.server.api.server:create_app ...  # temporary servers
+
+Why: on SQLite, Prefect's server froze for 60 s at a time under a burst of runs (SQLite's busy timeout).
+Seen with gdb on a frozen server (Python 3.11): the event loop's thread was inside an automatic
+garbage collection, freeing an exception's traceback whose frames held an sqlite3 cursor of a failed
+statement ("database is locked"). Freeing the cursor resets its statement, which takes its
+connection's mutex; that connection, back in the pool, was running another statement on its aiosqlite
+thread, waiting for SQLite's write lock; and the transaction holding that lock could only commit once
+the event loop ran again. Nothing moved until the waiting statement gave up, 60 s later.
+
+Here the automatic collector is off and a thread of its own collects, with the same thresholds: a
+collection that has to wait for a busy connection blocks that thread only (the reset runs without the
+GIL), so the event loop goes on, the lock's holder commits, and the collection finishes.
+"""
+
+from __future__ import annotations
+
+import gc
+import runpy
+import sys
+import threading
+import time
+
+POLL_S = 0.05
+
+
+def _collect_forever() -> None:
+    """Collect like the automatic collector would, checking the allocation counts every ``POLL_S``."""
+    thresholds = gc.get_threshold()
+    while True:
+        time.sleep(POLL_S)
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                break
+
+
+def collect_off_the_event_loop() -> None:
+    gc.disable()
+    threading.Thread(target=_collect_forever, name="flowza-gc", daemon=True).start()
+
+
+def start_temporary_servers_here() -> None:
+    """Prefect's temporary servers (a run without PREFECT_API_URL, the test harness) start through this module.
+
+    Prefect 3.8's ``SubprocessASGIServer._run_uvicorn_command`` with ``-m flows.prefect_server`` put before
+    ``uvicorn``; the rest of the command and its environment are Prefect's.
+    """
+    import os
+    import subprocess
+
+    import prefect
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    def run_uvicorn_command(server: SubprocessASGIServer) -> subprocess.Popen:
+        server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        return subprocess.Popen(
+            args=[sys.executable, "-m", __spec__.name, "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+                  "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+                  "--port", str(server.port), "--log-level", "error", "--lifespan", "on"],
+            env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)})
+
+    SubprocessASGIServer._run_uvicorn_command = run_uvicorn_command
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("prefect", "uvicorn"):
+        sys.exit("usage: python -m flows.prefect_server {prefect|uvicorn} [arguments]")
+    collect_off_the_event_loop()
+    module = sys.argv.pop(1)
+    sys.argv[0] = module
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Prefect's servers start through flows.prefect_server: cycles are collected off the event loop's thread."""
+
+import subprocess
+import sys
+import textwrap
+
+import psutil
+
+from flowza.up import plan
+from flowza_core.settings import get_settings
+
+
+def test_the_session_server_runs_through_flowza(prefect_api_url):
+    commands = [child.cmdline() for child in psutil.Process().children(recursive=True)]
+    servers = [c for c in commands if "prefect.server.api.server:create_app" in c]
+    assert servers, f"no temporary Prefect server among {commands}"
+    assert all(c[1:4] == ["-m", "flows.prefect_server", "uvicorn"] for c in servers), servers
+
+
+def test_flowza_up_starts_prefect_through_flowza(flowza_env, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    stages, _ = plan(get_settings())
+    prefect = next(service for stage in stages for service in stage if service.name == "prefect")
+    assert prefect.command[1:6] == ["-m", "flows.prefect_server", "prefect", "server", "start"]
+
+
+def test_cycles_are_collected_on_a_thread_of_their_own():
+    script = textwrap.dedent("""
+        import gc, threading, time
+        from flows.prefect_server import collect_off_the_event_loop
+
+        collect_off_the_event_loop()
+        freed_on, kept = [], []
+
+        class Node:
+            def __del__(self):
+                freed_on.append(threading.current_thread().name)
+
+        for _ in range(50):
+            a, b = Node(), Node()
+            a.other, b.other = b, a  # a cycle: only the collector frees it
+            del a, b
+            kept.extend([] for _ in range(100))  # allocations that count towards the collector's thresholds
+        time.sleep(1)
+        print(gc.isenabled(), len(freed_on), sorted(set(freed_on)))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    enabled, freed, threads = out.stdout.split(maxsplit=2)
+    assert enabled == "False"
+    assert int(freed) == 100
+    assert threads.strip() == "['flowza-gc']"
