@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -164,6 +165,31 @@ class S3Store:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+    def put_file(self, key: str, path: Path, content_type: str, part_bytes: int) -> str:
+        """Upload a file (in parts of ``part_bytes`` above that size); returns the stored object's ETag."""
+        from boto3.s3.transfer import TransferConfig
+
+        self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type},
+                                Config=TransferConfig(multipart_threshold=part_bytes, multipart_chunksize=part_bytes))
+        return self.version(key)[0]
+
+    def version(self, key: str) -> tuple[str, int] | None:
+        """(ETag, size) of the object, or None when there is none."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StoreError(f"could not read {self.uri(key)}: {exc}") from exc
+        return head["ETag"], head["ContentLength"]
+
+    def copy_version_to(self, key: str, etag: str, out) -> None:
+        """Stream exactly version ``etag`` of the object into the binary file ``out`` (an error if it changed)."""
+        body = self.client.get_object(Bucket=self.bucket, Key=self._key(key), IfMatch=etag)["Body"]
+        shutil.copyfileobj(body, out, 2**20)
 
 
 class KeptInStore:

@@ -65,14 +65,8 @@ def keep(store: ObjectStore, dataset_id: str, received: Path, home: Path) -> Non
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(received, final)
         return
-    from boto3.s3.transfer import TransferConfig
-
-    store.client.upload_file(str(received), store.bucket, store._key(key),
-                             Config=TransferConfig(multipart_threshold=MULTIPART_BYTES,
-                                                   multipart_chunksize=MULTIPART_BYTES),
-                             ExtraArgs={"ContentType": "text/csv"})
-    head = store.client.head_object(Bucket=store.bucket, Key=store._key(key))
-    cached = _cached_name(home, dataset_id, head["ETag"])
+    etag = store.put_file(key, received, "text/csv", MULTIPART_BYTES)
+    cached = _cached_name(home, dataset_id, etag)
     cached.parent.mkdir(parents=True, exist_ok=True)
     os.replace(received, cached)
 
@@ -101,18 +95,17 @@ class UploadFiles:
         return path if path.is_file() else None
 
     def _cached(self, dataset_id: str) -> Path | None:
-        from botocore.exceptions import ClientError
-
         store: S3Store = self.store
-        key = store._key(upload_key(dataset_id))
+        key = upload_key(dataset_id)
         try:
-            head = store.client.head_object(Bucket=store.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                _drop_cached(self.home, dataset_id)  # deleted: no copy outlives it
-                return None
-            raise StoreError(f"could not read uploaded dataset '{dataset_id}' from {store.url}: {exc}") from exc
-        cached, size = _cached_name(self.home, dataset_id, head["ETag"]), head["ContentLength"]
+            found = store.version(key)
+        except StoreError as exc:
+            raise StoreError(f"could not read uploaded dataset '{dataset_id}': {exc}") from exc
+        if found is None:
+            _drop_cached(self.home, dataset_id)  # deleted: no copy outlives it
+            return None
+        etag, size = found
+        cached = _cached_name(self.home, dataset_id, etag)
         if cached.is_file() and cached.stat().st_size == size:
             return cached
         # Copies of other versions go; one of this version is replaced whole (a reader holding it keeps it),
@@ -123,9 +116,8 @@ class UploadFiles:
         os.close(fd)
         try:
             # IfMatch: a copy of exactly the object checked above, or an error, never a mix of two versions.
-            body = store.client.get_object(Bucket=store.bucket, Key=key, IfMatch=head["ETag"])["Body"]
             with open(tmp, "wb") as out:
-                shutil.copyfileobj(body, out, 2**20)
+                store.copy_version_to(key, etag, out)
             if os.path.getsize(tmp) != size:
                 raise StoreError(f"uploaded dataset '{dataset_id}' arrived cut off from {store.url}: "
                                  f"{os.path.getsize(tmp)} of {size} bytes")
