@@ -26,7 +26,7 @@ _lock = threading.Lock()
 
 def _stamp(path: Path) -> tuple:
     stat = os.stat(path)
-    return (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def file_sha256(path: Path) -> str:
@@ -39,7 +39,7 @@ def file_sha256(path: Path) -> str:
     started = time.time_ns()
     with open(path, "rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    changed_ns = max(stamp[4], stamp[5])
+    changed_ns = max(stamp[3], stamp[4])
     if _stamp(path) == stamp and started - changed_ns > RACY_S * 1e9:
         with _lock:
             _hashes[stamp] = digest

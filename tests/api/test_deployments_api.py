@@ -383,8 +383,8 @@ def monitoring_interval(name: str) -> float | None:
     return found.schedules[0].schedule.interval.total_seconds()
 
 
-# Prefect on SQLite can hold its write lock up to its 60 s busy timeout (a known Prefect stall, seen in CI
-# under load); a background schedule update waits it out, so the tests wait longer than that.
+# Prefect on SQLite can hold its write lock up to its 60 s busy timeout (seen in CI under load before
+# flows/prefect_server.py fixed the freeze it came from); the tests still wait longer than that.
 PREFECT_STALL_S = 90
 
 
