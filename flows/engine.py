@@ -6,10 +6,9 @@ import logging
 import threading
 import time
 import uuid
-from contextlib import nullcontext
 from collections import Counter
+from contextlib import nullcontext
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from flows.malloc import return_freed_memory
 from flows.prefect_env import configure_prefect
@@ -32,7 +31,7 @@ from flows.cache import cache_key, output_fingerprint, read_manifest, write_mani
 from flows.connections import RunConnections  # noqa: E402
 from flows.dask_runner import DaskCompute  # noqa: E402
 from flows.model_runs import ModelTracking  # noqa: E402
-from flows.node_context import node_context  # noqa: E402
+from flows.node_context import Places, node_context  # noqa: E402
 from flows.outputs import OutputRef, OutputStore, summarize  # noqa: E402
 from flows.recorder import RunRecorder, listening, load_run  # noqa: E402
 from flows.store import ObjectStore, StoreError, open_store  # noqa: E402
@@ -58,12 +57,14 @@ class RunCancelled(FlowzaError):
     code = "CANCELLED"
 
 
-@dataclass
 class NodeOutcome:
-    node_id: str
-    key: str
-    outputs: dict[str, OutputRef]
-    warnings: list[dict] | None = None
+    """What a node task returns: a plain class, so Prefect does not walk its outputs (summaries, tables)
+    when it hands them to the next task."""
+
+    __slots__ = ("node_id", "key", "outputs", "warnings")
+
+    def __init__(self, node_id: str, key: str, outputs: dict[str, OutputRef], warnings: list[dict] | None = None):
+        self.node_id, self.key, self.outputs, self.warnings = node_id, key, outputs, warnings
 
 
 class RunContext:
@@ -74,6 +75,7 @@ class RunContext:
         self.plan, self.store, self.recorder, self.use_cache = plan, store, recorder, use_cache
         self.dask = dask  # where node functions run when the workflow asks for a Dask cluster
         self.settings = get_settings()
+        self.places = Places.of(self.settings)
         workflow_id = workflow_id or str(plan.spec.model_extra.get("id", ""))
         self.tracker = RunTracker(self.settings, plan.spec.name, {
             "flowza.workflow_name": plan.spec.name, "flowza.workflow_id": workflow_id,
@@ -145,7 +147,7 @@ class RunContext:
     def node_context(self, node_id: str) -> NodeContext:
         return node_context(node_id, self.plan.defs[node_id].type, self.settings, self.store,
                             connections=self.connections, protected_columns=self.plan.protected[node_id],
-                            max_dataset_mb=self.settings.max_dataset_mb, logger=get_run_logger())
+                            max_dataset_mb=self.settings.max_dataset_mb, logger=get_run_logger(), places=self.places)
 
 
 def _commit(store: ObjectStore, key: str, futures: list[Future], manifest: dict) -> None:
@@ -198,10 +200,12 @@ def run_node(node_id: str, title: str, run: RunContext, upstream: dict[str, Node
                 recorder.finished(node_id, status="completed", cached=True, duration_s=time.perf_counter() - t0,
                                   outputs=_public(hit.outputs), warnings=hit.warnings)
                 return hit
-        else:
-            # Nothing is reused, so the key (which names the stored outputs) is worked out beside the
-            # node's own work: hashing a big source file no longer delays it.
+        elif defn.cache_salt or getattr(params, "connection", None):
+            # Nothing is reused, so a key that reads a source (hashes a big file, looks up a connection) is
+            # worked out beside the node's own work; the key names the stored outputs.
             pending_key = run.keys.submit(_node_key, run, node_id, refs, ctx)
+        else:
+            key = _node_key(run, node_id, refs, ctx)
         values = run.compute(defn, {port: ref.get(run.outputs) for port, ref in refs.items()}, params, ctx)
         if pending_key:
             key = pending_key.result()

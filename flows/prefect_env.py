@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import ssl
 import urllib.request
 
 from flowza_core import service_credentials
@@ -49,3 +51,26 @@ def configure_prefect(quiet_console: bool = False) -> None:
                 os.environ["PREFECT_API_AUTH_STRING"] = found.prefect_auth_string
         else:  # Prefect will start a temporary server of its own
             start_temporary_servers_here()
+    share_tls_contexts()
+
+
+class _SharedTLS:
+    """The ``ssl`` module as Prefect's client module sees it, with ``create_default_context`` kept per
+    argument set: the contexts are only read once made (Prefect's insecure-skip-verify branch sets the
+    same two fields on each call)."""
+
+    def __getattr__(self, name: str):
+        return getattr(ssl, name)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=8)
+    def create_default_context(purpose=ssl.Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
+        return ssl.create_default_context(purpose, cafile=cafile, capath=capath, cadata=cadata)
+
+
+def share_tls_contexts() -> None:
+    """Prefect's client builds a new TLS context, loading the CA bundle (~20 ms), for every flow run and every
+    client; one per CA file serves them all (httpx shares a context between connections the same way)."""
+    import prefect.client.orchestration as orchestration
+
+    orchestration.ssl = _SharedTLS()
