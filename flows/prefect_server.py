@@ -14,17 +14,27 @@ the event loop ran again. Nothing moved until the waiting statement gave up, 60 
 Here the automatic collector is off and a thread of its own collects, with the same thresholds: a
 collection that has to wait for a busy connection blocks that thread only (the reset runs without the
 GIL), so the event loop goes on, the lock's holder commits, and the collection finishes.
+
+It also records task runs in batches (``SERVER_DEFAULTS``, where the environment does not set them):
+Prefect's default writes each task-run event in a transaction of its own. Batched, the server's CPU per
+task run halves (measured: a 20-node run, 0.54 s -> 0.26 s of server CPU) and task runs reach the
+database at most a second after their events.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import runpy
 import sys
 import threading
 import time
 
 POLL_S = 0.05
+SERVER_DEFAULTS = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",  # seconds (Prefect reads whole ones)
+}
 
 
 def _collect_forever() -> None:
@@ -50,7 +60,6 @@ def start_temporary_servers_here() -> None:
     Prefect 3.8's ``SubprocessASGIServer._run_uvicorn_command`` with ``-m flows.prefect_server`` put before
     ``uvicorn``; the rest of the command and its environment are Prefect's.
     """
-    import os
     import subprocess
 
     import prefect
@@ -72,6 +81,8 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in ("prefect", "uvicorn"):
         sys.exit("usage: python -m flows.prefect_server {prefect|uvicorn} [arguments]")
     collect_off_the_event_loop()
+    for name, value in SERVER_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     module = sys.argv.pop(1)
     sys.argv[0] = module
     runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -1,5 +1,6 @@
 """Prefect's servers start through flows.prefect_server: cycles are collected off the event loop's thread."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -49,3 +50,14 @@ def test_cycles_are_collected_on_a_thread_of_their_own():
     assert enabled == "False"
     assert int(freed) == 100
     assert threads.strip() == "['flowza-gc']"
+
+
+def test_task_runs_are_recorded_in_batches_unless_the_environment_says_otherwise(tmp_path):
+    def settings(**env) -> str:
+        command = [sys.executable, "-m", "flows.prefect_server", "prefect", "config", "view"]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True,
+                              env={**os.environ, "PREFECT_HOME": str(tmp_path), **env}).stdout
+
+    assert "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE='100'" in settings()
+    assert "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE='7'" in settings(
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE="7")
