@@ -1,4 +1,5 @@
-"""Prefect's server as Flowza starts it: with Python's cycle collector off the event loop's thread.
+"""Prefect's server as Flowza starts it: cycles collected off the event loop's thread, SQLite transactions that
+wait for the write lock, task runs recorded in batches.
 
     python -m flows.prefect_server prefect server start --port 4200      # `flowza up`
     python -m flows.prefect_server uvicorn --factory prefect.server.api.server:create_app ...  # temporary servers
@@ -14,6 +15,13 @@ the event loop ran again. Nothing moved until the waiting statement gave up, 60 
 Here the automatic collector is off and a thread of its own collects, with the same thresholds: a
 collection that has to wait for a busy connection blocks that thread only (the reset runs without the
 GIL), so the event loop goes on, the lock's holder commits, and the collection finishes.
+
+Its SQLite transactions begin IMMEDIATE (``immediate_sqlite_transactions``). Prefect begins most of them
+DEFERRED: one that has read and then writes while another connection writes fails at once with "database is
+locked" (SQLite cannot wait for the lock there), the API answers 503, and Prefect's client retries 2, 4, 8 s
+later. Under a burst of runs those retries were most of the wait: 50 submissions drained in 52-67 s before,
+16 s after (``tests/benchmarks/concurrent_submissions.py``). Beginning IMMEDIATE, a transaction waits for
+the write lock in SQLite's busy handler on its connection's thread, as single statements already do.
 
 It also records task runs in batches (``SERVER_DEFAULTS``, where the environment does not set them):
 Prefect's default writes each task-run event in a transaction of its own. Batched, the server's CPU per
@@ -77,12 +85,31 @@ def start_temporary_servers_here() -> None:
     SubprocessASGIServer._run_uvicorn_command = run_uvicorn_command
 
 
+def immediate_sqlite_transactions() -> None:
+    """Prefect's SQLite transactions begin IMMEDIATE (take the write lock at once, waiting for it in SQLite's
+    busy handler) instead of DEFERRED, which fails at once ("database is locked", a 503 the client retries
+    2, 4, 8 s later) when a transaction that has read must write while another writer holds the lock."""
+    from contextlib import asynccontextmanager
+
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    begin = AioSqliteConfiguration.begin_transaction
+
+    @asynccontextmanager
+    async def begin_immediate(self, session, with_for_update: bool = False):
+        async with begin(self, session, with_for_update=True) as transaction:
+            yield transaction
+
+    AioSqliteConfiguration.begin_transaction = begin_immediate
+
+
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in ("prefect", "uvicorn"):
         sys.exit("usage: python -m flows.prefect_server {prefect|uvicorn} [arguments]")
     collect_off_the_event_loop()
     for name, value in SERVER_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    immediate_sqlite_transactions()
     module = sys.argv.pop(1)
     sys.argv[0] = module
     runpy.run_module(module, run_name="__main__", alter_sys=True)

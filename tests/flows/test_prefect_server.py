@@ -61,3 +61,40 @@ def test_task_runs_are_recorded_in_batches_unless_the_environment_says_otherwise
     assert "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE='100'" in settings()
     assert "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE='7'" in settings(
         PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE="7")
+
+
+def test_prefect_sqlite_transactions_take_the_write_lock_when_they_begin(tmp_path):
+    """A transaction that reads first holds SQLite's write lock already: it cannot fail to upgrade later."""
+    script = textwrap.dedent("""
+        import asyncio, sqlite3, sys
+        import sqlalchemy as sa
+        from prefect.server.database.configurations import AioSqliteConfiguration
+        from flows.prefect_server import immediate_sqlite_transactions
+
+        if sys.argv[2] == "patched":
+            immediate_sqlite_transactions()
+
+        async def main(path):
+            config = AioSqliteConfiguration(connection_url=f"sqlite+aiosqlite:///{path}")
+            engine = await config.engine()
+            session = await config.session(engine)
+            async with config.begin_transaction(session):
+                await session.execute(sa.text("select 1"))
+                other = sqlite3.connect(path, timeout=0)
+                try:
+                    other.execute("begin immediate")
+                    print("other writer: admitted")
+                except sqlite3.OperationalError as exc:
+                    print(f"other writer: {exc}")
+            await engine.dispose()
+
+        asyncio.run(main(sys.argv[1]))
+    """)
+
+    def other_writer(mode: str) -> str:
+        database = tmp_path / f"{mode}.db"
+        return subprocess.run([sys.executable, "-c", script, str(database), mode], capture_output=True, text=True,
+                              timeout=120, check=True).stdout.strip()
+
+    assert other_writer("patched") == "other writer: database is locked"
+    assert other_writer("prefect") == "other writer: admitted"  # Prefect's own DEFERRED: the read took no lock
