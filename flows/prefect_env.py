@@ -1,4 +1,4 @@
-"""Embedded Prefect defaults, applied before Prefect is imported."""
+"""Embedded Prefect defaults, applied before Prefect is imported; and one TLS context for all of Prefect's clients."""
 
 from __future__ import annotations
 
