@@ -7,6 +7,8 @@ from prefect.settings import PREFECT_API_TLS_INSECURE_SKIP_VERIFY, PREFECT_API_U
 
 from flows.prefect_env import share_tls_contexts
 
+API = "https://prefect.example/api"  # never reached: building a client opens no connection
+
 
 def _tls(client) -> ssl.SSLContext:
     return client._client._transport._pool._ssl_context  # what httpx opens its connections with
@@ -14,7 +16,7 @@ def _tls(client) -> ssl.SSLContext:
 
 def test_clients_share_one_verifying_tls_context():
     share_tls_contexts()
-    with temporary_settings({PREFECT_API_URL: "https://prefect.example/api"}):
+    with temporary_settings({PREFECT_API_URL: API}):
         first, second = get_client(sync_client=True), get_client(sync_client=True)
         asynchronous = get_client()
     assert _tls(first) is _tls(second) is asynchronous._client._transport._pool._ssl_context
@@ -24,9 +26,9 @@ def test_clients_share_one_verifying_tls_context():
 
 def test_skipping_verification_does_not_leak_into_verifying_clients():
     share_tls_contexts()
-    with temporary_settings({PREFECT_API_URL: "https://prefect.example/api", PREFECT_API_TLS_INSECURE_SKIP_VERIFY: True}):
+    with temporary_settings({PREFECT_API_URL: API, PREFECT_API_TLS_INSECURE_SKIP_VERIFY: True}):
         insecure = get_client(sync_client=True)
-    with temporary_settings({PREFECT_API_URL: "https://prefect.example/api"}):
+    with temporary_settings({PREFECT_API_URL: API}):
         verifying = get_client(sync_client=True)
     assert _tls(insecure).verify_mode == ssl.CERT_NONE and not _tls(insecure).check_hostname
     assert _tls(verifying).verify_mode == ssl.CERT_REQUIRED and _tls(verifying).check_hostname
