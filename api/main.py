@@ -6,7 +6,7 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 
-from flows.prefect_env import configure_prefect
+from flows.prefect_env import configure_prefect, share_tls_contexts
 
 configure_prefect()
 
@@ -14,6 +14,7 @@ from api.services import prefect_limits  # noqa: E402
 from flowza_core.settings import get_settings  # noqa: E402
 
 prefect_limits.apply(get_settings())  # before anything reads Prefect's client settings
+share_tls_contexts()
 
 from fastapi import FastAPI  # noqa: E402
 

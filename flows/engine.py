@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from flows.malloc import return_freed_memory
-from flows.prefect_env import configure_prefect
+from flows.prefect_env import configure_prefect, share_tls_contexts
 
 configure_prefect()
 return_freed_memory()
@@ -23,6 +23,8 @@ from prefect.states import Cancelled  # noqa: E402
 from prefect.runtime import flow_run as current_flow_run  # noqa: E402
 from prefect.context import SettingsContext  # noqa: E402
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY  # noqa: E402
+
+share_tls_contexts()  # Prefect is imported, its settings read: one TLS context for its clients
 
 from flowza_core.errors import FlowzaError, NodeFailed  # noqa: E402
 from flowza_core.settings import get_settings  # noqa: E402

@@ -51,7 +51,6 @@ def configure_prefect(quiet_console: bool = False) -> None:
                 os.environ["PREFECT_API_AUTH_STRING"] = found.prefect_auth_string
         else:  # Prefect will start a temporary server of its own
             start_temporary_servers_here()
-    share_tls_contexts()
 
 
 class _SharedTLS:
@@ -70,7 +69,10 @@ class _SharedTLS:
 
 def share_tls_contexts() -> None:
     """Prefect's client builds a new TLS context, loading the CA bundle (~20 ms), for every flow run and every
-    client; one per CA file serves them all (httpx shares a context between connections the same way)."""
+    client; one per CA file serves them all (httpx shares a context between connections the same way).
+
+    It imports Prefect's client: call it once the process's Prefect settings are in its environment
+    (``configure_prefect``, the API's client limits), as Prefect reads some of them when imported."""
     import prefect.client.orchestration as orchestration
 
     orchestration.ssl = _SharedTLS()
